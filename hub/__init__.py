@@ -1,0 +1,1 @@
+"""The hub: stores alerts and serves operators. Imports nothing from cameras or detection."""

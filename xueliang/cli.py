@@ -1,0 +1,128 @@
+"""The `xueliang` command. Expected failures print one line and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cameras.pyav import VideoError
+from detection.weights import WeightsError
+from xueliang.config import DEFAULT_FOOTAGE, ConfigError
+from xueliang.inference import InferenceThread
+
+EXIT_USAGE = 2
+
+
+def models_dir() -> Path:
+    return Path(os.environ.get("XUELIANG_MODELS_DIR", "models"))
+
+
+def load_inference(model: str | None, device: str) -> InferenceThread:
+    from detection.backends.ultralytics import UltralyticsDetector  # slow import: torch
+    from detection.weights import resolve
+
+    return InferenceThread(UltralyticsDetector(resolve(models_dir(), model), device=device))
+
+
+def _timestamp(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a timezone, e.g. 2026-01-01T08:00:00+08:00")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xueliang", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="hub and a worker in one process, footage as camera")
+    demo.add_argument("--video", default=str(DEFAULT_FOOTAGE), help="footage replayed as live")
+    demo.add_argument("--rules", type=Path, help="YAML camera/zone/rule file (default: demo's)")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", type=Path, default=Path("var/demo"), help="SQLite, evidence")
+    demo.add_argument("--once", action="store_true", help="play the footage once, then stop")
+
+    replay = commands.add_parser("replay", help="footage through the worker, alerts as lines")
+    replay.add_argument("video")
+    replay.add_argument("--rules", type=Path, help="YAML camera/zone/rule file (default: demo's)")
+    replay.add_argument("--json", action="store_true", help="one JSON object per alert event")
+    replay.add_argument("--realtime", action="store_true", help="pace frames as a live camera")
+    replay.add_argument(
+        "--start-time", type=_timestamp, help="wall time of the footage's start (default: now)"
+    )
+    replay.add_argument("--evidence-dir", type=Path, help="write evidence JPEGs here")
+
+    hub = commands.add_parser("hub", help="serve the hub (settings from XUELIANG_* variables)")
+    hub.add_argument("--log-level", default="info")
+
+    worker = commands.add_parser("worker", help="watch the cameras of a config file")
+    worker.add_argument("--config", type=Path, required=True)
+
+    for sub in (demo, replay, worker):
+        sub.add_argument("--model", help="model name from models/manifest.toml (default: auto)")
+        sub.add_argument("--device", default="cpu", help="cpu, cuda, cuda:0 ...")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(_dispatch(args))
+    except (VideoError, WeightsError, ConfigError) as error:
+        print(f"xueliang: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "replay":
+        from xueliang.replay import replay
+
+        _require_file(args.video)
+        inference = load_inference(args.model, args.device)
+        try:
+            await replay(
+                args.video,
+                inference,
+                rules=args.rules,
+                epoch=args.start_time or datetime.now(UTC),
+                realtime=args.realtime,
+                evidence_dir=args.evidence_dir,
+                as_json=args.json,
+            )
+        finally:
+            inference.close()
+        return 0
+    if args.command == "demo":
+        from xueliang.demo import run_demo
+
+        _require_file(args.video, hint="run `make footage` (scripts/fetch_footage.sh)")
+        return await run_demo(args, load_inference(args.model, args.device))
+    if args.command == "hub":
+        from xueliang.services import serve_hub
+
+        return await serve_hub(args.log_level)
+    if args.command == "worker":
+        from xueliang.config import load_cameras
+        from xueliang.services import run_worker
+
+        cameras = load_cameras(args.config)
+        return await run_worker(cameras, load_inference(args.model, args.device))
+    raise AssertionError(args.command)
+
+
+def _require_file(path: str, hint: str = "check the path") -> None:
+    """Local files are checked up front for a clear message; stream URLs are left to the reader."""
+    if "://" not in path and not Path(path).is_file():
+        raise VideoError(f"video not found: {path} ({hint})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

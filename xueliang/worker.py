@@ -1,0 +1,135 @@
+"""The worker shell: footage or a stream in, alerts out. Thin: the decisions live in `detection`.
+
+source (decode thread, sampler) -> inference thread -> analyzer (zones, rules) -> Alert -> sink
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from cameras.pyav import DecodedFrame, FrameInfo
+from cameras.source import FrameSource, SourceOptions
+from detection.alerts import build_alert
+from detection.analyzer import CameraAnalyzer, RuleOutcome
+from detection.evidence import snapshot_jpeg
+from detection.sampling import FrameSampler
+from hub.contracts import Alert, CameraSpec
+from xueliang.evidence_store import EvidenceFolder
+from xueliang.inference import InferenceThread
+
+AlertSink = Callable[[Alert], Awaitable[None]]
+
+
+@dataclass
+class CameraProgress:
+    """What the terminal shows while a camera runs."""
+
+    camera_id: str
+    samples: int = 0
+    stream_s: float = 0.0
+    people_in_frame: int = 0
+    alerts: int = 0
+    dropped: int = 0
+    last_alert: Alert | None = None
+
+
+@dataclass
+class CameraRun:
+    camera: CameraSpec
+    inference: InferenceThread
+    sink: AlertSink
+    source_options: SourceOptions
+    evidence: EvidenceFolder | None = None
+    epoch: datetime | None = None  # wall time of stream time 0; now when None
+    on_progress: Callable[[CameraProgress], None] | None = None
+    progress: CameraProgress = field(init=False)
+    _snapshots: dict[str, str] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.progress = CameraProgress(self.camera.id)
+
+    async def run(self) -> CameraProgress:
+        """Watch until the input ends (never, for a looped source); active alerts end with it."""
+        sampling = self.camera.sampling
+        sampler = FrameSampler(sampling.interval_s, sampling.keyframes_only)
+        options = SourceOptions(
+            realtime=self.source_options.realtime,
+            loop_forever=self.source_options.loop_forever,
+            lossless=self.source_options.lossless,
+            keyframes_only=sampling.keyframes_only,
+            queue_size=self.source_options.queue_size,
+        )
+
+        def keep(info: FrameInfo) -> bool:
+            return sampler.keep(info.pts_s, info.is_keyframe)
+
+        source = FrameSource(self.camera.url, options, keep)
+        analyzer = CameraAnalyzer(self.camera, self.inference.detector.class_map)
+        epoch = self.epoch or datetime.now(UTC)
+        last: DecodedFrame | None = None
+        async for frame in source.frames():
+            detections = (await self.inference.detect([frame.image]))[0]
+            outcomes = analyzer.observe(frame.pts_s, frame.width, frame.height, detections)
+            self._note(frame, analyzer.people_in_frame, source)
+            for outcome in outcomes:
+                await self._emit(analyzer, outcome, frame, epoch)
+            last = frame
+        if last is not None:
+            for outcome in analyzer.finish(max(source.end_pts_s, last.pts_s)):
+                await self._emit(analyzer, outcome, last, epoch)
+        return self.progress
+
+    def _note(self, frame: DecodedFrame, people: int, source: FrameSource) -> None:
+        progress = self.progress
+        progress.samples += 1
+        progress.stream_s = frame.pts_s
+        progress.people_in_frame = people
+        progress.dropped = source.dropped
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+    async def _emit(
+        self, analyzer: CameraAnalyzer, outcome: RuleOutcome, frame: DecodedFrame, epoch: datetime
+    ) -> None:
+        event = outcome.event
+        key = f"{outcome.rule.id}@{event.started_s}"
+        snapshot_ref = self._snapshots.get(key)
+        if event.type != "ended" and self.evidence is not None:
+            snapshot_ref = await self._write_snapshot(analyzer, outcome, frame, epoch)
+            self._snapshots[key] = snapshot_ref
+        if event.type == "ended":
+            self._snapshots.pop(key, None)
+        alert = build_alert(
+            self.camera,
+            outcome,
+            epoch=epoch,
+            frame_size=(frame.width, frame.height),
+            class_map=self.inference.detector.class_map,
+            model_name=self.inference.detector.name,
+            snapshot_ref=snapshot_ref,
+        )
+        self.progress.alerts += 1
+        self.progress.last_alert = alert
+        await self.sink(alert)
+
+    async def _write_snapshot(
+        self, analyzer: CameraAnalyzer, outcome: RuleOutcome, frame: DecodedFrame, epoch: datetime
+    ) -> str:
+        assert self.evidence is not None
+        event = outcome.event
+        started_at = epoch + timedelta(seconds=event.started_s)
+        stamp = f"{started_at:%Y%m%dT%H%M%S}"
+        name = f"{self.camera.id}-{outcome.rule.id}-{stamp}-r{event.revision}.jpg"
+        caption = f"{self.camera.id} {outcome.rule.zone_id}: {event.count} people ({event.level})"
+        zone = analyzer.zone(outcome.rule.zone_id)
+        evidence = self.evidence
+
+        def encode_and_write() -> None:
+            evidence.write(name, snapshot_jpeg(frame.image, zone, outcome.people_in_zone, caption))
+
+        await asyncio.to_thread(encode_and_write)
+        return name
+
