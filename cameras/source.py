@@ -126,9 +126,13 @@ class FrameSource:
         loop = self._loop
         assert loop is not None
         if self._options.lossless or not isinstance(item, DecodedFrame):
+            if self._stop.is_set():  # the consumer is gone
+                return
+            put = self._queue.put(item)
             try:
-                future = asyncio.run_coroutine_threadsafe(self._queue.put(item), loop)
+                future = asyncio.run_coroutine_threadsafe(put, loop)
             except RuntimeError:  # the loop closed under us
+                put.close()
                 self._stop.set()
                 return
             while not self._stop.is_set():

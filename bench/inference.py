@@ -1,0 +1,102 @@
+"""Inference benchmark: the naive ultralytics loop against our detector path, same frames, one run.
+
+    .venv/bin/python bench/inference.py [--device cpu|cuda] [--frames N] [--batch B] [--model NAME]
+
+(a) naive: `YOLO.predict(frame)` one frame at a time with ultralytics' defaults;
+(b) pipeline: our `UltralyticsDetector` (one inference thread, batches of B, person classes only,
+    torch on every core: ultralytics leaves it cpu_count - 1 threads, one on a 2-core machine).
+The last line printed is one JSON object with `naive_fps`, `pipeline_fps` and `ratio`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cameras.pyav import open_video  # noqa: E402
+from detection.backends.ultralytics import YOLO, UltralyticsDetector  # noqa: E402
+from detection.weights import resolve  # noqa: E402
+from xueliang.inference import InferenceThread  # noqa: E402
+
+
+def load_frames(video: Path, count: int) -> list[np.ndarray[Any, Any]]:
+    reader = open_video(str(video))
+    frames = []
+    try:
+        for frame in reader.frames():
+            frames.append(frame.image)
+            if len(frames) == count:
+                break
+    finally:
+        reader.close()
+    return frames
+
+
+def naive_fps(weights: Path, frames: list[np.ndarray[Any, Any]], device: str) -> float:
+    model = YOLO(str(weights), task="detect")
+    model.predict(frames[0], device=device, verbose=False)  # warm-up, as a fair loop would
+    started = time.perf_counter()
+    for frame in frames:
+        model.predict(frame, device=device, verbose=False)
+    return len(frames) / (time.perf_counter() - started)
+
+
+async def pipeline_fps(inference: InferenceThread, frames: list[np.ndarray[Any, Any]], batch: int) -> float:
+    started = time.perf_counter()
+    for start in range(0, len(frames), batch):
+        await inference.detect(frames[start : start + batch])
+    return len(frames) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--video", type=Path, default=ROOT / "tests" / "data" / "vtest-20s.mp4")
+    parser.add_argument("--record", type=Path, help="also write the JSON result to this file")
+    args = parser.parse_args()
+
+    model = resolve(ROOT / "models", args.model)
+    frames = load_frames(args.video, args.frames)
+    naive = naive_fps(model.path, frames, args.device)
+    inference = InferenceThread(UltralyticsDetector(model, device=args.device))
+    pipeline = asyncio.run(pipeline_fps(inference, frames, args.batch))
+    inference.close()
+    height, width = frames[0].shape[:2]
+    result = {
+        "bench": "inference",
+        "date": datetime.now(UTC).date().isoformat(),
+        "device": args.device,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "model": model.entry.name,
+        "frame_size": f"{width}x{height}",
+        "frames": len(frames),
+        "batch": args.batch,
+        "naive_fps": round(naive, 2),
+        "pipeline_fps": round(pipeline, 2),
+        "ratio": round(pipeline / naive, 3),
+    }
+    line = json.dumps(result)
+    if args.record:
+        args.record.parent.mkdir(parents=True, exist_ok=True)
+        args.record.write_text(line + "\n", encoding="utf-8")
+    print(line)
+
+
+if __name__ == "__main__":
+    main()
