@@ -58,7 +58,7 @@ async def run_demo(args: argparse.Namespace, inference: InferenceThread) -> int:
     async def sink(alert: Alert) -> None:
         await bus.publish(STREAM_ALERTS, alert.model_dump_json().encode())
         style = LEVEL_STYLE.get(alert.level.value, "")
-        console.print(f"[{style}]ALERT[/] {describe(alert)}")
+        console.print(f"[{style}]ALERT[/] {describe(alert)}", soft_wrap=True)
 
     run = CameraRun(
         camera,

@@ -1,0 +1,180 @@
+"""The hub's FastAPI app, built by `create_app(settings, bus, store)`: no module-level state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Response, WebSocket
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.websockets import WebSocketDisconnect
+
+from hub.auth import SESSION_COOKIE, require_operator, token_ok, websocket_allowed
+from hub.contracts import STREAM_ALERTS, Alert, AlertKind, AlertStatus, Level
+from hub.ingest import AlertIngest
+from hub.live import LiveFeed
+from hub.settings import HubSettings
+from hub.store import AlertStore
+from web import STATIC_DIR
+from xueliang.bus import Bus, bus_kind
+
+Operator = Annotated[None, Depends(require_operator)]
+
+
+class InsecureBindError(Exception):
+    """The hub would serve a non-loopback address without a token."""
+
+
+class SessionRequest(BaseModel):
+    token: str
+
+
+def create_app(settings: HubSettings, bus: Bus, store: AlertStore) -> FastAPI:
+    if settings.api_token is None and not settings.is_loopback:
+        raise InsecureBindError(
+            f"refusing to serve {settings.host} without XUELIANG_API_TOKEN: set a token, "
+            "or bind to 127.0.0.1"
+        )
+    live = LiveFeed()
+    ingest = AlertIngest(store, live, bus)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        consumer = f"{socket.gethostname()}-{os.getpid()}"
+        task = asyncio.create_task(
+            bus.consume(STREAM_ALERTS, "hub", consumer, ingest.handle, stop=stop)
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            try:
+                await asyncio.wait_for(task, timeout=5)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(title="xueliang hub", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.live = live
+    app.state.ingest = ingest
+    _routes(app, settings, bus, store, live)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _routes(
+    app: FastAPI, settings: HubSettings, bus: Bus, store: AlertStore, live: LiveFeed
+) -> None:
+    @app.get("/health")
+    async def health() -> dict[str, object]:
+        database = await store.ping()
+        return {
+            "status": "ok" if database else "degraded",
+            "database": database,
+            "bus": bus_kind(bus),
+            "alerts_stored": await store.count() if database else None,
+            "live_clients": live.clients,
+        }
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    @app.post("/api/session", status_code=204)
+    async def open_session(body: SessionRequest, response: Response) -> None:
+        if not token_ok(settings, body.token):
+            raise HTTPException(401, "wrong token")
+        response.set_cookie(
+            SESSION_COOKIE, body.token, httponly=True, samesite="strict", max_age=12 * 3600
+        )
+
+    @app.get("/api/alerts")
+    async def list_alerts(
+        _who: Operator,
+        camera_id: Annotated[str | None, Query(max_length=64)] = None,
+        kind: AlertKind | None = None,
+        level: Level | None = None,
+        status: AlertStatus | None = None,
+        since: datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[Alert]:
+        if since is not None and since.tzinfo is None:
+            raise HTTPException(422, "since must carry a timezone, e.g. 2026-01-01T00:00:00Z")
+        return await store.list(
+            camera_id=camera_id, kind=kind, level=level, status=status, since=since, limit=limit
+        )
+
+    @app.get("/api/alerts/{alert_id}")
+    async def get_alert(alert_id: str, _who: Operator) -> Alert:
+        return await _known(store, alert_id)
+
+    @app.get("/api/alerts/{alert_id}/snapshot.jpg", response_class=FileResponse)
+    async def snapshot(alert_id: str, _who: Operator) -> FileResponse:
+        alert = await _known(store, alert_id)
+        if alert.snapshot_ref is None:
+            raise HTTPException(404, "this alert has no snapshot")
+        folder = settings.evidence_dir.resolve()
+        path = (folder / alert.snapshot_ref).resolve()
+        if path.parent != folder or not path.is_file():
+            raise HTTPException(404, "snapshot not found")
+        return FileResponse(path, media_type="image/jpeg")
+
+    @app.websocket("/ws/alerts")
+    async def alerts_socket(websocket: WebSocket) -> None:
+        if not websocket_allowed(websocket, settings):
+            await websocket.close(code=1008)
+            return
+        await websocket.accept()
+        queue = live.subscribe()
+        try:
+            await _pump(websocket, queue)
+        finally:
+            live.unsubscribe(queue)
+
+
+async def _pump(websocket: WebSocket, queue: asyncio.Queue[str | None]) -> None:
+    """Send queued alerts until the client leaves or falls too far behind."""
+    receiver = asyncio.create_task(_until_gone(websocket))
+    try:
+        while True:
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                getter.cancel()
+                return
+            message = getter.result()
+            if message is None:
+                await websocket.close(code=1013)  # too slow: reconnect and resync
+                return
+            await websocket.send_text(message)
+    except WebSocketDisconnect:
+        return
+    finally:
+        receiver.cancel()
+
+
+async def _until_gone(websocket: WebSocket) -> None:
+    """Reads (and ignores) what the client sends; returns when it disconnects."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.receive_text()
+
+
+async def _known(store: AlertStore, alert_id: str) -> Alert:
+    alert = await store.get(alert_id)
+    if alert is None:
+        raise HTTPException(404, "no such alert")
+    return alert
+

@@ -1,0 +1,98 @@
+"""The alert store: async SQLAlchemy 2 on SQLite (default) or PostgreSQL.
+
+Idempotent by alert id and revision: a redelivered or older report changes nothing, so the bus may
+deliver a message twice without a duplicate or a step back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from hub.contracts import Alert, AlertKind, AlertStatus, Level
+from hub.db import AlertRow
+from hub.migrate import upgrade_to_head
+
+
+class AlertStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, database_url: str) -> AlertStore:
+        """Connect and bring the schema to the latest migration."""
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, pool_pre_ping=True)
+        await upgrade_to_head(engine)
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def upsert(self, alert: Alert) -> bool:
+        """Store a report; False (and no change) when this revision or a newer one is stored."""
+        async with self._sessions.begin() as session:
+            stored = await session.get(AlertRow, alert.id, with_for_update=True)
+            if stored is not None and stored.revision >= alert.revision:
+                return False
+            row = stored or AlertRow(id=alert.id)
+            row.revision = alert.revision
+            row.camera_id = alert.camera_id
+            row.kind = alert.kind.value
+            row.level = alert.level.value
+            row.status = alert.status.value
+            row.started_at = alert.started_at
+            row.updated_at = alert.updated_at
+            row.body = alert.model_dump_json()
+            if stored is None:
+                session.add(row)
+        return True
+
+    async def get(self, alert_id: str) -> Alert | None:
+        async with self._sessions() as session:
+            row = await session.get(AlertRow, alert_id)
+        return None if row is None else Alert.model_validate_json(row.body)
+
+    async def list(
+        self,
+        *,
+        camera_id: str | None = None,
+        kind: AlertKind | None = None,
+        level: Level | None = None,
+        status: AlertStatus | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[Alert]:
+        """Newest `updated_at` first."""
+        query = select(AlertRow.body).order_by(AlertRow.updated_at.desc(), AlertRow.id).limit(limit)
+        if camera_id is not None:
+            query = query.where(AlertRow.camera_id == camera_id)
+        if kind is not None:
+            query = query.where(AlertRow.kind == kind.value)
+        if level is not None:
+            query = query.where(AlertRow.level == level.value)
+        if status is not None:
+            query = query.where(AlertRow.status == status.value)
+        if since is not None:
+            query = query.where(AlertRow.updated_at >= since)
+        async with self._sessions() as session:
+            bodies = (await session.scalars(query)).all()
+        return [Alert.model_validate_json(body) for body in bodies]
+
+    async def count(self) -> int:
+        async with self._sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(AlertRow)) or 0)
+
+    async def ping(self) -> bool:
+        try:
+            await self.count()
+        except Exception:  # health reports, never raises
+            return False
+        return True

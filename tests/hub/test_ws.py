@@ -1,0 +1,63 @@
+"""Live push over the WebSocket: new and updated alerts, no re-broadcast, origin and token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from websockets.exceptions import InvalidStatus
+
+from tests.factories import make_alert
+from tests.hub.conftest import TOKEN, Hub
+
+
+def ws_url(hub: Hub) -> str:
+    return hub.base.replace("http://", "ws://") + "/ws/alerts"
+
+
+async def receive(socket: websockets.ClientConnection, timeout_s: float = 5.0) -> dict[str, object]:
+    return json.loads(await asyncio.wait_for(socket.recv(), timeout_s))  # type: ignore[no-any-return]
+
+
+async def test_new_and_updated_alerts_are_pushed_once(hub: Hub) -> None:
+    headers = {**hub.auth, "Origin": hub.base}
+    async with websockets.connect(ws_url(hub), additional_headers=headers) as socket:
+        await asyncio.sleep(0.1)  # subscribed before the first publish
+        first = make_alert(revision=0)
+        await hub.publish(first)
+        message = await receive(socket)
+        assert message["type"] == "alert"
+        assert message["alert"]["id"] == first.id and message["alert"]["revision"] == 0  # type: ignore[index]
+        await hub.publish(first)  # redelivered: stored already, not pushed again
+        update = make_alert(revision=1, people=14)
+        await hub.publish(update)
+        message = await receive(socket)
+        assert message["alert"]["revision"] == 1  # type: ignore[index]
+        assert message["alert"]["people_count"] == 14  # type: ignore[index]
+
+
+async def test_cookie_session_works_for_the_socket(hub: Hub) -> None:
+    headers = {"Cookie": f"xl_session={TOKEN}", "Origin": hub.base}
+    async with websockets.connect(ws_url(hub), additional_headers=headers) as socket:
+        await asyncio.sleep(0.1)
+        await hub.publish(make_alert())
+        assert (await receive(socket))["type"] == "alert"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://evil.example"},  # another site riding the operator's cookie
+        {},  # no token at all
+        {"Authorization": "Bearer wrong"},
+    ],
+    ids=["foreign-origin", "no-token", "wrong-token"],
+)
+async def test_socket_refused(hub: Hub, headers: dict[str, str]) -> None:
+    if "Origin" in headers:
+        headers = {**hub.auth, **headers}
+    with pytest.raises((InvalidStatus, websockets.ConnectionClosed)):
+        async with websockets.connect(ws_url(hub), additional_headers=headers) as socket:
+            await socket.recv()

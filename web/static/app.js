@@ -1,0 +1,114 @@
+// The operator's live alert list: REST for the current state, a WebSocket for what happens next.
+"use strict";
+
+const LEVEL_LABEL = { red: "红 red", orange: "橙 orange", yellow: "黄 yellow", blue: "蓝 blue" };
+const KIND_LABEL = { crowd_gathering: "人员聚集 Crowd gathering" };
+const STATUS_LABEL = { active: "进行中 active", ended: "已结束 ended" };
+const list = document.getElementById("alerts");
+const empty = document.getElementById("empty");
+const connection = document.getElementById("connection");
+const notice = document.getElementById("notice");
+let retryMs = 500;
+
+async function openSession() {
+  const match = location.hash.match(/token=([^&]+)/);
+  if (!match) return;
+  const token = decodeURIComponent(match[1]);
+  history.replaceState(null, "", location.pathname);  // the token leaves the address bar
+  const response = await fetch("/api/session", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token }),
+  });
+  if (!response.ok) showNotice("令牌无效 The token in the link was refused.");
+}
+
+function showNotice(text) {
+  notice.textContent = text;
+  notice.hidden = !text;
+}
+
+function time(iso) {
+  return new Date(iso).toLocaleTimeString();
+}
+
+function render(alert) {
+  const item = document.createElement("li");
+  item.className = `alert level-${alert.level} status-${alert.status}`;
+  item.dataset.alertId = alert.id;
+  item.dataset.revision = alert.revision;
+  const img = document.createElement("img");
+  img.alt = "snapshot";
+  if (alert.snapshot_ref) img.src = `/api/alerts/${alert.id}/snapshot.jpg?r=${alert.revision}`;
+  const body = document.createElement("div");
+  const title = document.createElement("div");
+  title.className = "title";
+  const badge = document.createElement("span");
+  badge.className = `badge ${alert.level}`;
+  badge.textContent = LEVEL_LABEL[alert.level] || alert.level;
+  title.append(badge, `${KIND_LABEL[alert.kind] || alert.kind} · ${alert.camera_name || alert.camera_id}`);
+  const counts = document.createElement("div");
+  counts.className = "meta";
+  counts.textContent = `区域 zone ${alert.zone_id} · 人数 people ${alert.people_count} (峰值 peak ${alert.peak_people}) · ${STATUS_LABEL[alert.status] || alert.status}`;
+  const times = document.createElement("div");
+  times.className = "meta";
+  times.textContent = `开始 started ${time(alert.started_at)} · 更新 updated ${time(alert.updated_at)} · ${alert.location.lat.toFixed(5)}, ${alert.location.lon.toFixed(5)}`;
+  body.append(title, counts, times);
+  item.append(img, body);
+  return item;
+}
+
+function upsert(alert, fresh) {
+  const existing = list.querySelector(`[data-alert-id="${alert.id}"]`);
+  if (existing && Number(existing.dataset.revision) >= alert.revision) return;
+  const item = render(alert);
+  if (fresh) item.classList.add("fresh");
+  if (existing) existing.remove();
+  // Newest update first.
+  const after = [...list.children].find((other) => other.dataset.updated < alert.updated_at);
+  item.dataset.updated = alert.updated_at;
+  list.insertBefore(item, after || null);
+  empty.hidden = list.children.length > 0;
+}
+
+async function refresh() {
+  const response = await fetch("/api/alerts?limit=50");
+  if (response.status === 401) {
+    showNotice("需要登录令牌 Open the link the hub printed (it carries the token).");
+    return false;
+  }
+  const alerts = await response.json();
+  list.replaceChildren();
+  alerts.forEach((alert) => upsert(alert, false));
+  empty.hidden = list.children.length > 0;
+  return true;
+}
+
+function setOnline(online) {
+  connection.className = `connection ${online ? "online" : "offline"}`;
+  connection.textContent = online ? "已连接 live" : "重连中 reconnecting";
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/alerts`);
+  socket.onopen = async () => {
+    retryMs = 500;
+    setOnline(true);
+    await refresh();  // resync whatever happened while we were away
+  };
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === "alert") upsert(message.alert, true);
+  };
+  socket.onclose = () => {
+    setOnline(false);
+    setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 10000);
+  };
+}
+
+(async () => {
+  await openSession();
+  if (await refresh()) connect();
+})();
