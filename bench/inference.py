@@ -25,9 +25,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("YOLO_OFFLINE", "1")  # as our adapter does: the network is closed
+
+from ultralytics import YOLO  # noqa: E402  (the naive baseline uses ultralytics as it is)
 
 from cameras.pyav import open_video  # noqa: E402
-from detection.backends.ultralytics import YOLO, UltralyticsDetector  # noqa: E402
+from detection.backends.ultralytics import UltralyticsDetector  # noqa: E402
 from detection.weights import resolve  # noqa: E402
 from xueliang.inference import InferenceThread  # noqa: E402
 
@@ -54,7 +57,9 @@ def naive_fps(weights: Path, frames: list[np.ndarray[Any, Any]], device: str) ->
     return len(frames) / (time.perf_counter() - started)
 
 
-async def pipeline_fps(inference: InferenceThread, frames: list[np.ndarray[Any, Any]], batch: int) -> float:
+async def pipeline_fps(
+    inference: InferenceThread, frames: list[np.ndarray[Any, Any]], batch: int
+) -> float:
     started = time.perf_counter()
     for start in range(0, len(frames), batch):
         await inference.detect(frames[start : start + batch])

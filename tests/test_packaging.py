@@ -40,13 +40,11 @@ def test_compose_file_is_valid_with_the_secrets_set(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("missing", ["POSTGRES_PASSWORD", "XUELIANG_API_TOKEN"])
-def test_compose_refuses_to_run_without_a_secret(tmp_path: Path, missing: str) -> None:
-    env = {"POSTGRES_PASSWORD": "x", "XUELIANG_API_TOKEN": "y"}
-    del env[missing]
-    result = _compose(tmp_path, env)
-    assert result.returncode != 0
-    assert f"set {missing}" in result.stderr
+def test_compose_file_is_valid_as_the_readme_checks_it(tmp_path: Path) -> None:
+    """`docker-compose -f docker-compose.yml config -q` with no secrets set; without them the
+    services themselves refuse to start (PostgreSQL's image, and the hub: tests/hub/test_api)."""
+    result = _compose(tmp_path, {})
+    assert result.returncode == 0, result.stderr
 
 
 def test_ci_runs_the_readme_test_command() -> None:

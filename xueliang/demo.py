@@ -14,14 +14,14 @@ import secrets
 import time
 
 import uvicorn
-from hub.app import create_app
-from hub.settings import HubSettings
-from hub.store import AlertStore
 from pydantic import SecretStr
 from rich.console import Console
 
 from cameras.source import SourceOptions
+from hub.app import create_app
 from hub.contracts import STREAM_ALERTS, Alert
+from hub.settings import HubSettings
+from hub.store import AlertStore
 from xueliang.bus import InProcessBus
 from xueliang.config import default_camera, load_cameras
 from xueliang.evidence_store import EvidenceFolder

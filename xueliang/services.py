@@ -10,14 +10,14 @@ import signal
 from pathlib import Path
 
 import uvicorn
-from hub.app import create_app
-from hub.settings import HubSettings
-from hub.store import AlertStore
 
 from cameras.pyav import VideoError
 from cameras.source import SourceOptions
 from cameras.urls import is_network_url, redact_url
+from hub.app import InsecureBindError, create_app
 from hub.contracts import STREAM_ALERTS, Alert, CameraSpec
+from hub.settings import HubSettings
+from hub.store import AlertStore
 from xueliang.bus import Bus, make_bus
 from xueliang.config import ConfigError
 from xueliang.evidence_store import EvidenceFolder
@@ -35,7 +35,10 @@ async def serve_hub(log_level: str) -> int:
     bus = make_bus(settings.redis_url)
     store = await AlertStore.open(settings.database_url)
     try:
-        app = create_app(settings, bus, store)
+        try:
+            app = create_app(settings, bus, store)
+        except InsecureBindError as error:
+            raise ConfigError(str(error)) from None
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level)
         await uvicorn.Server(config).serve()
     finally:

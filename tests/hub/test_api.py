@@ -105,6 +105,6 @@ def test_refuses_a_public_address_without_a_token(tmp_path: object) -> None:
     from hub.app import InsecureBindError, create_app
     from xueliang.bus import InProcessBus
 
-    settings = HubSettings(host="0.0.0.0", api_token="")  # noqa: S104
+    settings = HubSettings(host="0.0.0.0", api_token="")
     with pytest.raises(InsecureBindError, match="XUELIANG_API_TOKEN"):
         create_app(settings, InProcessBus(), None)  # type: ignore[arg-type]

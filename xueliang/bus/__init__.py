@@ -1,0 +1,259 @@
+"""The message bus: small messages (alerts, health, heartbeats) between workers and the hub.
+
+Two implementations share one contract (`Bus`):
+
+- `InProcessBus` (this module): asyncio only, for embedded mode (hub and worker in one process)
+  and tests. Nothing survives the process.
+- `RedisStreamsBus` (`xueliang.bus.redis_streams`): Redis Streams with consumer groups, for
+  separate processes and machines. The only module in the repository that imports `redis`.
+
+Delivery semantics, identical for both:
+
+- `publish(stream, data)` appends to the stream and returns the message id. Each stream keeps at
+  most `maxlen` messages (default 10 000, approximate on Redis); older ones are trimmed, so a
+  group that falls further behind than that loses the oldest messages (logged).
+- `consume(stream, group, consumer, handler, stop=...)` runs until `stop` is set. Every group sees
+  every message; within a group each message goes to one consumer. A group created by its first
+  consumer starts at the oldest retained message.
+- A message is acknowledged only after `handler(data)` returned. If the handler raises, the
+  message stays pending and is delivered again after `retry_delay_s`. After `max_deliveries`
+  (5) failed deliveries it is appended to the dead-letter stream `f"{stream}:dead"` and
+  acknowledged. Handlers must therefore be idempotent (at-least-once delivery).
+- `stop` lets the handler in progress finish; it is never cancelled by `stop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+__all__ = [
+    "DEFAULT_MAXLEN",
+    "DEFAULT_MAX_DELIVERIES",
+    "Bus",
+    "BusError",
+    "BusUnavailableError",
+    "Handler",
+    "InProcessBus",
+    "bus_kind",
+    "dead_letter_stream",
+    "make_bus",
+]
+
+log = logging.getLogger("xueliang.bus")
+
+Handler = Callable[[bytes], Awaitable[None]]
+
+DEFAULT_MAXLEN = 10_000
+DEFAULT_MAX_DELIVERIES = 5
+DEFAULT_RETRY_DELAY_S = 0.5
+
+
+class BusError(Exception):
+    """Base of the bus's own errors."""
+
+
+class BusUnavailableError(BusError):
+    """The broker cannot be reached right now (transient: retry later)."""
+
+
+class Bus(Protocol):
+    async def publish(self, stream: str, data: bytes) -> str: ...
+
+    async def consume(
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        handler: Handler,
+        *,
+        stop: asyncio.Event,
+    ) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def dead_letter_stream(stream: str) -> str:
+    return f"{stream}:dead"
+
+
+def bus_kind(bus: Bus) -> str:
+    """A short name for health pages: "inprocess", "redis", or the class name of a fake."""
+    kind = getattr(bus, "kind", None)
+    return kind if isinstance(kind, str) else type(bus).__name__
+
+
+def make_bus(redis_url: str | None) -> Bus:
+    """`InProcessBus` when `redis_url` is None, else a `RedisStreamsBus` on that server."""
+    if redis_url is None:
+        return InProcessBus()
+    from xueliang.bus.redis_streams import RedisStreamsBus
+
+    return RedisStreamsBus(redis_url)
+
+
+@dataclass
+class _Pending:
+    seq: int
+    data: bytes
+    deliveries: int = 0
+    in_flight: bool = False
+    not_before: float = 0.0
+
+
+@dataclass
+class _Group:
+    next_seq: int
+    pending: dict[int, _Pending] = field(default_factory=dict)
+
+
+@dataclass
+class _Stream:
+    log: deque[tuple[int, bytes]]
+    next_seq: int = 1
+    groups: dict[str, _Group] = field(default_factory=dict)
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def first_seq(self) -> int:
+        return self.log[0][0] if self.log else self.next_seq
+
+    def notify(self) -> None:
+        self.wakeup.set()
+        self.wakeup = asyncio.Event()
+
+
+class InProcessBus:
+    """The bus inside one process. Memory is bounded: each stream keeps its last `maxlen`
+    messages (a deque), and pending (unacknowledged) messages are at most the ones being handled
+    plus the failed ones waiting for their next try, each of which ends in the dead-letter
+    stream after `max_deliveries`.
+
+    Written here rather than taken from a library because it must mirror the Redis Streams
+    semantics exactly (groups, pending, redelivery, dead letters) in a few dozen lines.
+    """
+
+    kind: ClassVar[str] = "inprocess"
+
+    def __init__(
+        self,
+        *,
+        maxlen: int = DEFAULT_MAXLEN,
+        retry_delay_s: float = DEFAULT_RETRY_DELAY_S,
+        max_deliveries: int = DEFAULT_MAX_DELIVERIES,
+    ) -> None:
+        if maxlen < 1 or max_deliveries < 1 or retry_delay_s < 0:
+            raise ValueError("maxlen and max_deliveries must be >= 1, retry_delay_s >= 0")
+        self.maxlen = maxlen
+        self.retry_delay_s = retry_delay_s
+        self.max_deliveries = max_deliveries
+        self._streams: dict[str, _Stream] = {}
+        self._closed = False
+
+    def _stream(self, name: str) -> _Stream:
+        if name not in self._streams:
+            self._streams[name] = _Stream(log=deque(maxlen=self.maxlen))
+        return self._streams[name]
+
+    async def publish(self, stream: str, data: bytes) -> str:
+        if self._closed:
+            raise BusError("bus is closed")
+        s = self._stream(stream)
+        seq = s.next_seq
+        s.next_seq += 1
+        s.log.append((seq, bytes(data)))
+        s.notify()
+        return f"{seq}-0"
+
+    async def consume(
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        handler: Handler,
+        *,
+        stop: asyncio.Event,
+    ) -> None:
+        s = self._stream(stream)
+        g = s.groups.setdefault(group, _Group(next_seq=s.first_seq))
+        while not stop.is_set() and not self._closed:
+            entry = self._take_due(g) or self._take_new(s, g, group)
+            if entry is None:
+                await self._wait(s, g, stop)
+                continue
+            await self._deliver(stream, group, consumer, g, entry, handler)
+
+    async def close(self) -> None:
+        self._closed = True
+        for s in self._streams.values():
+            s.notify()
+
+    def _take_due(self, g: _Group) -> _Pending | None:
+        now = time.monotonic()
+        for entry in g.pending.values():
+            if not entry.in_flight and entry.not_before <= now:
+                return entry
+        return None
+
+    def _take_new(self, s: _Stream, g: _Group, group: str) -> _Pending | None:
+        if g.next_seq < s.first_seq:
+            log.warning(
+                "group %s lost %d messages trimmed by maxlen", group, s.first_seq - g.next_seq
+            )
+            g.next_seq = s.first_seq
+        if g.next_seq >= s.next_seq:
+            return None
+        seq, data = s.log[g.next_seq - s.first_seq]
+        g.next_seq = seq + 1
+        entry = _Pending(seq=seq, data=data)
+        g.pending[seq] = entry
+        return entry
+
+    async def _wait(self, s: _Stream, g: _Group, stop: asyncio.Event) -> None:
+        waiting = [e.not_before for e in g.pending.values() if not e.in_flight]
+        timeout = max(0.0, min(waiting) - time.monotonic()) if waiting else None
+        waiters = {
+            asyncio.ensure_future(s.wakeup.wait()),
+            asyncio.ensure_future(stop.wait()),
+        }
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _deliver(
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        g: _Group,
+        entry: _Pending,
+        handler: Handler,
+    ) -> None:
+        entry.deliveries += 1
+        entry.in_flight = True
+        try:
+            await handler(entry.data)
+        except asyncio.CancelledError:
+            entry.in_flight = False  # the consumer went away: another one takes it over
+            raise
+        except Exception as exc:
+            entry.in_flight = False
+            log.warning(
+                "handler failed on %s id=%d-0 group=%s consumer=%s delivery=%d: %s",
+                stream, entry.seq, group, consumer, entry.deliveries, type(exc).__name__,
+            )
+            if entry.deliveries >= self.max_deliveries:
+                await self.publish(dead_letter_stream(stream), entry.data)
+                del g.pending[entry.seq]
+                log.error("moved %s id=%d-0 to %s", stream, entry.seq, dead_letter_stream(stream))
+            else:
+                entry.not_before = time.monotonic() + self.retry_delay_s
+        else:
+            del g.pending[entry.seq]
