@@ -25,7 +25,7 @@ from hub.store import AlertStore
 from xueliang.bus import InProcessBus
 from xueliang.config import default_camera, load_cameras
 from xueliang.evidence_store import EvidenceFolder
-from xueliang.inference import InferenceThread
+from xueliang.inference import InferenceThread, batching
 from xueliang.replay import describe
 from xueliang.worker import CameraProgress, CameraRun
 
@@ -60,13 +60,6 @@ async def run_demo(args: argparse.Namespace, inference: InferenceThread) -> int:
         style = LEVEL_STYLE.get(alert.level.value, "")
         console.print(f"[{style}]ALERT[/] {describe(alert)}", soft_wrap=True)
 
-    run = CameraRun(
-        camera,
-        inference,
-        sink,
-        SourceOptions(realtime=True, loop_forever=not args.once),
-        evidence=EvidenceFolder(settings.evidence_dir),
-    )
     server_task = asyncio.create_task(server.serve())
     while not server.started:
         if server_task.done():
@@ -83,8 +76,16 @@ async def run_demo(args: argparse.Namespace, inference: InferenceThread) -> int:
             def show(progress: CameraProgress) -> None:
                 status.update(_progress_line(progress, inference, time.monotonic() - started))
 
-            run.on_progress = show
-            await run.run()
+            async with batching(inference, cameras=1) as batched:
+                run = CameraRun(
+                    camera,
+                    batched,
+                    sink,
+                    SourceOptions(realtime=True, loop_forever=not args.once),
+                    evidence=EvidenceFolder(settings.evidence_dir),
+                    on_progress=show,
+                )
+                await run.run()
         await asyncio.sleep(1.0)  # let the hub ingest the last alert before stopping
     finally:
         server.should_exit = True

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from detection.batching import Batcher
 from detection.detections import ClassMap, Detections
 
 
@@ -44,3 +47,88 @@ class InferenceThread:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass
+class _Request:
+    image: np.ndarray[Any, Any]
+    answer: asyncio.Future[Detections | None]
+
+
+class BatchedInference:
+    """Frames from many cameras, one batch per inference call (see `detection.batching`).
+
+    `detect` answers None when the frame was dropped (a newer one of the same camera replaced it,
+    or it waited longer than `max_age_s`); the batcher counts why.
+    """
+
+    def __init__(
+        self,
+        inference: InferenceThread,
+        *,
+        max_size: int = 8,
+        max_wait_s: float = 0.05,
+        max_age_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inference = inference
+        self.batcher: Batcher[_Request] = Batcher(max_size, max_wait_s, max_age_s)
+        self.batch_sizes: list[int] = []
+        self._clock = clock
+        self._wakeup = asyncio.Event()
+
+    @property
+    def detector(self) -> Detector:
+        return self.inference.detector
+
+    async def detect(self, camera_id: str, image: np.ndarray[Any, Any]) -> Detections | None:
+        answer: asyncio.Future[Detections | None] = asyncio.get_running_loop().create_future()
+        replaced = self.batcher.offer(camera_id, _Request(image, answer), self._clock())
+        if replaced is not None:
+            replaced.item.answer.set_result(None)
+        self._wakeup.set()
+        return await answer
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """The batching loop; runs until `stop`, answering every waiting frame on the way out."""
+        while not stop.is_set():
+            wait_s = self.batcher.wait_s(self._clock())
+            if wait_s is None or wait_s > 0:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_first(self._wakeup, stop), wait_s)
+                continue
+            batch, stale = self.batcher.take(self._clock())
+            for waiting in stale:
+                waiting.item.answer.set_result(None)
+            if batch:
+                self.batch_sizes.append(len(batch))
+                results = await self.inference.detect([w.item.image for w in batch])
+                for waiting, detections in zip(batch, results, strict=True):
+                    waiting.item.answer.set_result(detections)
+        while len(self.batcher):  # stopping: nobody will run these frames
+            batch, stale = self.batcher.take(self._clock())
+            for waiting in [*batch, *stale]:
+                waiting.item.answer.set_result(None)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+@contextlib.asynccontextmanager
+async def batching(inference: InferenceThread, cameras: int) -> AsyncIterator[BatchedInference]:
+    """A running `BatchedInference` for this many cameras (batches never wait for more)."""
+    batched = BatchedInference(inference, max_size=max(1, min(8, cameras)))
+    stop = asyncio.Event()
+    task = asyncio.create_task(batched.run(stop))
+    try:
+        yield batched
+    finally:
+        stop.set()
+        await task

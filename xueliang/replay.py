@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from cameras.source import SourceOptions
 from hub.contracts import Alert, CameraSpec
 from xueliang.config import default_camera, load_cameras
 from xueliang.evidence_store import EvidenceFolder
-from xueliang.inference import InferenceThread
+from xueliang.inference import InferenceThread, batching
 from xueliang.worker import CameraRun
 
 
@@ -43,9 +44,13 @@ async def replay(
 
     evidence = EvidenceFolder(evidence_dir) if evidence_dir is not None else None
     options = SourceOptions(realtime=realtime, lossless=not realtime)
-    for camera in cameras_for(video, rules):
-        run = CameraRun(camera, inference, sink, options, evidence=evidence, epoch=epoch)
-        await run.run()
+    cameras = cameras_for(video, rules)
+    async with batching(inference, len(cameras)) as batched:
+        runs = [
+            CameraRun(camera, batched, sink, options, evidence=evidence, epoch=epoch)
+            for camera in cameras
+        ]
+        await asyncio.gather(*(run.run() for run in runs))
     return alerts
 
 

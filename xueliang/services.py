@@ -21,7 +21,7 @@ from hub.store import AlertStore
 from xueliang.bus import Bus, make_bus
 from xueliang.config import ConfigError
 from xueliang.evidence_store import EvidenceFolder
-from xueliang.inference import InferenceThread
+from xueliang.inference import BatchedInference, InferenceThread, batching
 from xueliang.worker import CameraRun
 
 log = logging.getLogger("xueliang.worker")
@@ -58,18 +58,19 @@ async def run_worker(cameras: list[CameraSpec], inference: InferenceThread) -> i
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    tasks = [asyncio.create_task(_watch(camera, inference, bus, evidence)) for camera in cameras]
-    await stop.wait()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    async with batching(inference, len(cameras)) as batched:
+        tasks = [asyncio.create_task(_watch(cam, batched, bus, evidence)) for cam in cameras]
+        await stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     await bus.close()
     inference.close()
     return 0
 
 
 async def _watch(
-    camera: CameraSpec, inference: InferenceThread, bus: Bus, evidence: EvidenceFolder
+    camera: CameraSpec, inference: BatchedInference, bus: Bus, evidence: EvidenceFolder
 ) -> None:
     """Keep one camera running: reopen after errors with jittered exponential backoff."""
 

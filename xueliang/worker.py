@@ -18,7 +18,7 @@ from detection.evidence import snapshot_jpeg
 from detection.sampling import FrameSampler
 from hub.contracts import Alert, CameraSpec
 from xueliang.evidence_store import EvidenceFolder
-from xueliang.inference import InferenceThread
+from xueliang.inference import BatchedInference
 
 AlertSink = Callable[[Alert], Awaitable[None]]
 
@@ -39,7 +39,7 @@ class CameraProgress:
 @dataclass
 class CameraRun:
     camera: CameraSpec
-    inference: InferenceThread
+    inference: BatchedInference
     sink: AlertSink
     source_options: SourceOptions
     evidence: EvidenceFolder | None = None
@@ -71,7 +71,9 @@ class CameraRun:
         epoch = self.epoch or datetime.now(UTC)
         last: DecodedFrame | None = None
         async for frame in source.frames():
-            detections = (await self.inference.detect([frame.image]))[0]
+            detections = await self.inference.detect(self.camera.id, frame.image)
+            if detections is None:
+                continue  # dropped by the batcher (too old, or superseded): counted there
             outcomes = analyzer.observe(frame.pts_s, frame.width, frame.height, detections)
             self._note(frame, analyzer.people_in_frame, source)
             for outcome in outcomes:

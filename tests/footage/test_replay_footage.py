@@ -63,3 +63,25 @@ cameras:
     run = replay(EXCERPT, "--rules", str(rules), "--start-time", EPOCH)
     assert run.returncode == 0, run.stderr
     assert run.alerts == []  # nobody sees 40 people on a campus path
+
+
+def test_two_cameras_replayed_together_each_raise_their_alert(tmp_path: Path) -> None:
+    """Both cameras go through one batched detector at once; each keeps its own rules."""
+    rules = tmp_path / "rules.yaml"
+    camera = """
+  - id: {id}
+    url: ignored-by-replay
+    location: {{lat: 31.2, lon: 121.5}}
+    zones:
+      - {{id: plaza, polygon: [[0, 0], [1, 0], [1, 1], [0, 1]]}}
+    rules:
+      - {{id: crowd, zone_id: plaza, min_people: 8, hold_s: 5, clear_s: 5}}
+"""
+    rules.write_text(
+        "cameras:" + camera.format(id="east") + camera.format(id="west"), encoding="utf-8"
+    )
+    run = replay(EXCERPT, "--rules", str(rules), "--start-time", EPOCH)
+    assert run.returncode == 0, run.stderr
+    by_camera = {e["camera_id"]: e for e in episodes(run.alerts)}
+    assert set(by_camera) == {"east", "west"}
+    assert by_camera["east"]["started_s"] == by_camera["west"]["started_s"] == 4.0
