@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import av
 import numpy as np
@@ -44,14 +44,29 @@ class FrameInfo:
     is_keyframe: bool
 
 
+KeyframeFilter = Literal["packet", "decoder"]
+
+
 class VideoReader:
-    def __init__(self, container: Any, url: str, keyframes_only: bool) -> None:
+    """Keyframes only: "packet" drops other packets before the decoder (the default: it never
+    sees them), "decoder" hands everything to the decoder and lets it skip (`skip_frame`).
+    `bench/streams.py` measures both."""
+
+    def __init__(
+        self, container: Any, url: str, keyframes_only: bool, keyframe_filter: KeyframeFilter
+    ) -> None:
         self._container = container
         self._url = redact_url(url)
         self._stream = container.streams.video[0]
-        self._stream.thread_type = "AUTO"
+        self._drop_non_key_packets = keyframes_only and keyframe_filter == "packet"
         if keyframes_only:
-            self._stream.codec_context.skip_frame = "NONKEY"
+            # Frame threads hold a frame each before output: with one frame per GOP that would
+            # delay every sample by a GOP per thread. Slice threads add no delay.
+            self._stream.thread_type = "SLICE"
+            if keyframe_filter == "decoder":
+                self._stream.codec_context.skip_frame = "NONKEY"
+        else:
+            self._stream.thread_type = "AUTO"
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps = float(rate) if rate else 25.0
 
@@ -60,6 +75,8 @@ class VideoReader:
         index = 0
         bad_in_a_row = 0
         for packet in self._demux():
+            if self._drop_non_key_packets and not packet.is_keyframe and packet.size:
+                continue
             try:
                 decoded = packet.decode()
             except av.error.FFmpegError:
@@ -90,6 +107,7 @@ def open_video(
     url: str,
     *,
     keyframes_only: bool = False,
+    keyframe_filter: KeyframeFilter = "packet",
     open_timeout_s: float = 5.0,
     read_timeout_s: float = 5.0,
 ) -> VideoReader:
@@ -104,7 +122,7 @@ def open_video(
     if not container.streams.video:
         container.close()
         raise VideoError(f"{redact_url(url)} has no video stream")
-    return VideoReader(container, url, keyframes_only)
+    return VideoReader(container, url, keyframes_only, keyframe_filter)
 
 
 def _reason(error: Exception) -> str:

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from cameras.pyav import DecodedFrame, FrameInfo, VideoError, open_video
+from cameras.pyav import DecodedFrame, FrameInfo, KeyframeFilter, VideoError, open_video
 
 _END = object()
 
@@ -25,6 +25,7 @@ class SourceOptions:
     loop_forever: bool = False  # restart at the end (demo footage), timestamps keep increasing
     lossless: bool = False  # block the decoder instead of dropping frames
     keyframes_only: bool = False
+    keyframe_filter: KeyframeFilter = "packet"
     queue_size: int = 4
 
 
@@ -81,7 +82,11 @@ class FrameSource:
         offset_s = 0.0
         clock_start: float | None = None
         while not self._stop.is_set():
-            reader = open_video(self._url, keyframes_only=self._options.keyframes_only)
+            reader = open_video(
+                self._url,
+                keyframes_only=self._options.keyframes_only,
+                keyframe_filter=self._options.keyframe_filter,
+            )
             frame_step_s = 1.0 / reader.fps
             last_pts_s: float | None = None
             try:
