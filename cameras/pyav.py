@@ -67,6 +67,7 @@ class VideoReader:
                 self._stream.codec_context.skip_frame = "NONKEY"
         else:
             self._stream.thread_type = "AUTO"
+        self.packets = 0  # video packets read: the camera's input rate, whatever is decoded
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps = float(rate) if rate else 25.0
 
@@ -75,6 +76,8 @@ class VideoReader:
         index = 0
         bad_in_a_row = 0
         for packet in self._demux():
+            if packet.size:
+                self.packets += 1
             if self._drop_non_key_packets and not packet.is_keyframe and packet.size:
                 continue
             try:

@@ -14,7 +14,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from cameras.pyav import DecodedFrame, FrameInfo, KeyframeFilter, VideoError, open_video
+from cameras.pyav import (
+    DecodedFrame,
+    FrameInfo,
+    KeyframeFilter,
+    VideoError,
+    VideoReader,
+    open_video,
+)
 
 _END = object()
 
@@ -45,6 +52,9 @@ class FrameSource:
         self._thread: threading.Thread | None = None
         self.dropped = 0
         self.decoded = 0
+        self._packets_before = 0  # packets of readers already closed
+        self._reader: VideoReader | None = None
+        self.fps: float | None = None  # the stream's nominal rate, once opened
         self.end_pts_s = 0.0  # stream time just after the last frame seen
 
     async def frames(self) -> AsyncIterator[DecodedFrame]:
@@ -67,6 +77,12 @@ class FrameSource:
     def close(self) -> None:
         self._stop.set()
 
+    @property
+    def packets_in(self) -> int:
+        """Video packets read so far (all passes of a looped file): the input rate for health."""
+        reader = self._reader
+        return self._packets_before + (reader.packets if reader is not None else 0)
+
     # --- decode thread ---
 
     def _run(self) -> None:
@@ -87,6 +103,8 @@ class FrameSource:
                 keyframes_only=self._options.keyframes_only,
                 keyframe_filter=self._options.keyframe_filter,
             )
+            self._reader = reader
+            self.fps = reader.fps
             frame_step_s = 1.0 / reader.fps
             last_pts_s: float | None = None
             try:
@@ -100,6 +118,8 @@ class FrameSource:
                     self.decoded += 1
                     self._hand_over(DecodedFrame(pts_s, frame.image, frame.is_keyframe))
             finally:
+                self._packets_before += reader.packets
+                self._reader = None
                 reader.close()
             end_s = (last_pts_s if last_pts_s is not None else offset_s) + frame_step_s
             self.end_pts_s = max(self.end_pts_s, end_s)

@@ -18,7 +18,16 @@ from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
 from hub.auth import SESSION_COOKIE, require_operator, token_ok, websocket_allowed
-from hub.contracts import STREAM_ALERTS, Alert, AlertKind, AlertStatus, Level
+from hub.camera_health import HealthBoard
+from hub.contracts import (
+    STREAM_ALERTS,
+    STREAM_CAMERA_HEALTH,
+    Alert,
+    AlertKind,
+    AlertStatus,
+    CameraHealth,
+    Level,
+)
 from hub.ingest import AlertIngest
 from hub.live import LiveFeed
 from hub.settings import HubSettings
@@ -45,24 +54,31 @@ def create_app(settings: HubSettings, bus: Bus, store: AlertStore) -> FastAPI:
         )
     live = LiveFeed()
     ingest = AlertIngest(store, live, bus)
+    health_board = HealthBoard()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         consumer = f"{socket.gethostname()}-{os.getpid()}"
-        task = asyncio.create_task(
-            bus.consume(STREAM_ALERTS, "hub", consumer, ingest.handle, stop=stop)
-        )
+        tasks = [
+            asyncio.create_task(
+                bus.consume(STREAM_ALERTS, "hub", consumer, ingest.handle, stop=stop)
+            ),
+            asyncio.create_task(
+                bus.consume(STREAM_CAMERA_HEALTH, "hub", consumer, health_board.handle, stop=stop)
+            ),
+        ]
         try:
             yield
         finally:
             stop.set()
-            try:
-                await asyncio.wait_for(task, timeout=5)
-            except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for task in tasks:
+                try:
+                    await asyncio.wait_for(task, timeout=5)
+                except TimeoutError:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     app = FastAPI(title="xueliang hub", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
@@ -70,6 +86,11 @@ def create_app(settings: HubSettings, bus: Bus, store: AlertStore) -> FastAPI:
     app.state.live = live
     app.state.ingest = ingest
     _routes(app, settings, bus, store, live)
+
+    @app.get("/api/cameras/health")
+    async def camera_health(_who: Operator) -> list[CameraHealth]:
+        return health_board.all()
+
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -3,30 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import random
 import signal
 from pathlib import Path
 
 import uvicorn
 
-from cameras.pyav import VideoError
 from cameras.source import SourceOptions
 from cameras.urls import is_network_url, redact_url
 from hub.app import InsecureBindError, create_app
-from hub.contracts import STREAM_ALERTS, Alert, CameraSpec
+from hub.contracts import STREAM_ALERTS, STREAM_CAMERA_HEALTH, Alert, CameraHealth, CameraSpec
 from hub.settings import HubSettings
 from hub.store import AlertStore
-from xueliang.bus import Bus, make_bus
+from xueliang.bus import make_bus
 from xueliang.config import ConfigError
 from xueliang.evidence_store import EvidenceFolder
-from xueliang.inference import BatchedInference, InferenceThread, batching
-from xueliang.worker import CameraRun
+from xueliang.inference import InferenceThread, batching
+from xueliang.supervise import CameraWatch
 
 log = logging.getLogger("xueliang.worker")
 
-RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 30.0
 
 
@@ -58,38 +56,39 @@ async def run_worker(cameras: list[CameraSpec], inference: InferenceThread) -> i
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    async def publish_alert(alert: Alert) -> None:
+        await bus.publish(STREAM_ALERTS, alert.model_dump_json().encode())
+
+    async def publish_health(report: CameraHealth) -> None:
+        await bus.publish(STREAM_CAMERA_HEALTH, report.model_dump_json().encode())
+
     async with batching(inference, len(cameras)) as batched:
-        tasks = [asyncio.create_task(_watch(cam, batched, bus, evidence)) for cam in cameras]
-        await stop.wait()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        watches = [
+            CameraWatch(
+                camera, batched, publish_alert, publish_health, _source_options(camera),
+                evidence=evidence,
+            )
+            for camera in cameras
+        ]
+        await asyncio.gather(*(_guarded(watch, stop) for watch in watches))
     await bus.close()
     inference.close()
     return 0
 
 
-async def _watch(
-    camera: CameraSpec, inference: BatchedInference, bus: Bus, evidence: EvidenceFolder
-) -> None:
-    """Keep one camera running: reopen after errors with jittered exponential backoff."""
-
-    async def publish(alert: Alert) -> None:
-        await bus.publish(STREAM_ALERTS, alert.model_dump_json().encode())
-
+def _source_options(camera: CameraSpec) -> SourceOptions:
     # A file stands in for a camera: pace it and loop it; a live stream paces itself.
     live = is_network_url(camera.url)
-    options = SourceOptions(realtime=not live, loop_forever=not live)
-    delay_s = RETRY_FIRST_S
-    while True:
+    return SourceOptions(realtime=not live, loop_forever=not live)
+
+
+async def _guarded(watch: CameraWatch, stop: asyncio.Event) -> None:
+    """One camera's failure never stops the others: log it, wait, start it again."""
+    while not stop.is_set():
         try:
-            await CameraRun(camera, inference, publish, options, evidence=evidence).run()
-            delay_s = RETRY_FIRST_S
-            log.info("camera %s: input ended, reopening", camera.id)
-        except VideoError as error:  # already redacted
-            log.warning("camera %s: %s; retrying in %.1f s", camera.id, error, delay_s)
-        except Exception as error:  # keep the other cameras running whatever happens to this one
+            await watch.run(stop)
+        except Exception as error:
             reason = redact_url(str(error))[:200]
-            log.error("camera %s failed (%s: %s)", camera.id, type(error).__name__, reason)
-        await asyncio.sleep(delay_s * random.uniform(0.5, 1.0))  # noqa: S311 (jitter, not crypto)
-        delay_s = min(delay_s * 2, RETRY_MAX_S)
+            log.error("camera %s failed (%s: %s)", watch.camera.id, type(error).__name__, reason)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RETRY_MAX_S)

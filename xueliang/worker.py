@@ -46,6 +46,7 @@ class CameraRun:
     epoch: datetime | None = None  # wall time of stream time 0; now when None
     on_progress: Callable[[CameraProgress], None] | None = None
     progress: CameraProgress = field(init=False)
+    source: FrameSource | None = field(default=None, init=False)  # while running, for health
     _snapshots: dict[str, str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +68,7 @@ class CameraRun:
             return sampler.keep(info.pts_s, info.is_keyframe)
 
         source = FrameSource(self.camera.url, options, keep)
+        self.source = source
         analyzer = CameraAnalyzer(self.camera, self.inference.detector.class_map)
         epoch = self.epoch or datetime.now(UTC)
         last: DecodedFrame | None = None

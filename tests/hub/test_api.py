@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -92,8 +94,6 @@ async def test_malformed_message_is_dead_lettered_and_ingest_goes_on(hub: Hub) -
         seen.append(data)
         stop.set()
 
-    import asyncio
-
     stop = asyncio.Event()
     await asyncio.wait_for(
         hub.bus.consume(dead_letter_stream(STREAM_ALERTS), "inspect", "t", collect, stop=stop), 5
@@ -108,3 +108,32 @@ def test_refuses_a_public_address_without_a_token(tmp_path: object) -> None:
     settings = HubSettings(host="0.0.0.0", api_token="")
     with pytest.raises(InsecureBindError, match="XUELIANG_API_TOKEN"):
         create_app(settings, InProcessBus(), None)  # type: ignore[arg-type]
+
+
+async def test_camera_health_reports_are_served_latest_first_wins(hub: Hub) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from hub.contracts import STREAM_CAMERA_HEALTH, CameraHealth, CameraState
+
+    now = datetime.now(UTC)
+
+    def report(state: CameraState, age_s: float) -> bytes:
+        return CameraHealth(
+            camera_id="cam-9", state=state, input_fps=25.0, reconnects=1, dropped_frames=0,
+            reported_at=now - timedelta(seconds=age_s),
+        ).model_dump_json().encode()  # fmt: skip
+
+    await hub.bus.publish(STREAM_CAMERA_HEALTH, report(CameraState.ONLINE, 0))
+    await hub.bus.publish(STREAM_CAMERA_HEALTH, report(CameraState.OFFLINE, 30))  # late, older
+    await hub.bus.publish(STREAM_CAMERA_HEALTH, b"garbage")
+    async with httpx.AsyncClient(base_url=hub.base, headers=hub.auth) as client:
+        for _ in range(50):
+            listed = (await client.get("/api/cameras/health")).json()
+            if listed:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # the older report and the garbage are handled too
+        listed = (await client.get("/api/cameras/health")).json()
+        assert [(item["camera_id"], item["state"]) for item in listed] == [("cam-9", "online")]
+    async with httpx.AsyncClient(base_url=hub.base) as anonymous:
+        assert (await anonymous.get("/api/cameras/health")).status_code == 401
