@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +26,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")  # as our adapter does: the network i
 
 from ultralytics import YOLO  # noqa: E402  (the naive baseline uses ultralytics as it is)
 
+from bench.record import emit, stamp  # noqa: E402
 from cameras.pyav import open_video  # noqa: E402
 from detection.backends.ultralytics import UltralyticsDetector  # noqa: E402
 from detection.weights import resolve  # noqa: E402
@@ -85,9 +83,8 @@ def main() -> None:
     height, width = frames[0].shape[:2]
     result = {
         "bench": "inference",
-        "date": datetime.now(UTC).date().isoformat(),
+        **stamp(),
         "device": args.device,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "model": model.entry.name,
         "frame_size": f"{width}x{height}",
         "frames": len(frames),
@@ -96,11 +93,7 @@ def main() -> None:
         "pipeline_fps": round(pipeline, 2),
         "ratio": round(pipeline / naive, 3),
     }
-    line = json.dumps(result)
-    if args.record:
-        args.record.parent.mkdir(parents=True, exist_ok=True)
-        args.record.write_text(line + "\n", encoding="utf-8")
-    print(line)
+    emit(result, args.record)
 
 
 if __name__ == "__main__":

@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.record import emit, stamp  # noqa: E402
 from cameras.pyav import FrameInfo  # noqa: E402
 from cameras.source import FrameSource, SourceOptions  # noqa: E402
 from detection.sampling import FrameSampler  # noqa: E402
@@ -97,18 +94,13 @@ def main() -> None:
         figures[f"gop_{gop_s}s"] = row
     result = {
         "bench": "streams-decode",
-        "date": datetime.now(UTC).date().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        **stamp(),
         "clip": "1080p25 H.264 main, no B-frames, ~4 Mb/s, testsrc2 + temporal noise",
         "sample_interval_s": 1.0,
         "target_core_per_camera_keyframe_mode": 0.02,
         **figures,
     }
-    line = json.dumps(result)
-    if args.record:
-        args.record.parent.mkdir(parents=True, exist_ok=True)
-        args.record.write_text(line + "\n", encoding="utf-8")
-    print(line)
+    emit(result, args.record)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,41 @@
-"""The Redis Streams bus: the only module that imports redis. Same semantics as `InProcessBus`
-(see `xueliang.bus`): consumer groups, acknowledge after the handler returned, redelivery after a
-failure, claiming a dead consumer's entries (XAUTOCLAIM), dead letters after `max_deliveries`.
+"""`RedisStreamsBus`: the bus on Redis Streams (redis-py asyncio). The only import of `redis`.
+
+One stream per topic; each entry has one field `data` holding the message body. Consumer groups
+give each message to one consumer of a group, and every group sees every message.
+
+- New messages: XREADGROUP `>` with a block timeout (raced against `stop`).
+- Acknowledgement: XACK only after the handler returned.
+- Handler failure: the entry stays in this consumer's pending list; after `retry_delay_s` the
+  same consumer takes it again (XPENDING to check it still owns it, then XCLAIM, which raises the
+  delivery count).
+- Dead consumers: XAUTOCLAIM takes over entries idle longer than `claim_idle_ms`, from any
+  consumer of the group. `claim_idle_ms` must exceed the longest time a batch of handlers may
+  take, or a slow live consumer's entries are taken over too (still at-least-once, not lost).
+- Dead letters: after `max_deliveries` failed deliveries (delivery count from XPENDING or the
+  claim), the entry is added to `f"{stream}:dead"` and acknowledged in one MULTI transaction.
+  An entry claimed with a count above `max_deliveries` (its consumers died handling it) goes
+  there without being handled again.
+- Redis gone: the consume loop logs, backs off (0.2 s doubling to 5 s, jittered) and
+  reconnects; the group is created again if the server lost it. `publish` raises
+  `BusUnavailableError`.
+- `close()`: as on `InProcessBus`, running `consume` calls return and `publish` raises `BusError`.
+
+Message bodies are never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import re
+import random
 import time
+from collections.abc import Sequence
+from contextlib import suppress
 from typing import Any, ClassVar
 
-import redis.asyncio as redis
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -21,6 +44,7 @@ from xueliang.bus import (
     DEFAULT_MAX_DELIVERIES,
     DEFAULT_MAXLEN,
     DEFAULT_RETRY_DELAY_S,
+    BusError,
     BusUnavailableError,
     Handler,
     dead_letter_stream,
@@ -28,15 +52,9 @@ from xueliang.bus import (
 
 log = logging.getLogger("xueliang.bus.redis")
 
-FIELD = b"data"
-BACKOFF_FIRST_S = 0.2
-BACKOFF_MAX_S = 5.0
-_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
-_USERINFO = re.compile(r"://[^@/]*@")
-
-
-def redact(url: str) -> str:
-    return _USERINFO.sub("://***@", url)
+_FIELD = b"data"
+_TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
+Entry = tuple[bytes, dict[bytes, bytes]]
 
 
 class RedisStreamsBus:
@@ -44,32 +62,49 @@ class RedisStreamsBus:
 
     def __init__(
         self,
-        redis_url: str,
+        url: str,
         *,
         maxlen: int = DEFAULT_MAXLEN,
-        max_deliveries: int = DEFAULT_MAX_DELIVERIES,
-        retry_delay_s: float = DEFAULT_RETRY_DELAY_S,
-        claim_idle_ms: int = 30_000,
         block_ms: int = 1000,
+        claim_idle_ms: int = 30_000,
+        retry_delay_s: float = DEFAULT_RETRY_DELAY_S,
+        max_deliveries: int = DEFAULT_MAX_DELIVERIES,
+        batch: int = 16,
+        backoff_initial_s: float = 0.2,
+        backoff_max_s: float = 5.0,
     ) -> None:
-        self._where = redact(redis_url)
-        self._retry_at: dict[tuple[str, str], dict[bytes, float]] = {}
-        # redis-py's stream command types are looser than its replies; we check replies ourselves.
-        self._client: Any = redis.Redis.from_url(redis_url, socket_connect_timeout=3)
+        if min(maxlen, block_ms, claim_idle_ms, max_deliveries, batch) < 1:
+            raise ValueError("maxlen, block_ms, claim_idle_ms, max_deliveries, batch must be >= 1")
         self.maxlen = maxlen
-        self.max_deliveries = max_deliveries
-        self.retry_delay_s = retry_delay_s
-        self.claim_idle_ms = claim_idle_ms
         self.block_ms = block_ms
+        self.claim_idle_ms = claim_idle_ms
+        self.retry_delay_s = retry_delay_s
+        self.max_deliveries = max_deliveries
+        self.batch = batch
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self._closed = asyncio.Event()  # redis-py reconnects after aclose(): we must not
+        self._client = Redis.from_url(
+            url,
+            socket_connect_timeout=5.0,
+            socket_timeout=block_ms / 1000 + 10.0,  # longer than a blocking read
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 1),  # one retry: stale sockets
+        )
 
     async def publish(self, stream: str, data: bytes) -> str:
+        if self._closed.is_set():
+            raise BusError("bus is closed")
         try:
-            message_id = await self._client.xadd(
-                stream, {FIELD: data}, maxlen=self.maxlen, approximate=True
+            msg_id = await self._client.xadd(
+                stream, {_FIELD: data}, maxlen=self.maxlen, approximate=True
             )
-        except _UNAVAILABLE as error:
-            raise BusUnavailableError(f"redis at {self._where}: {type(error).__name__}") from None
-        return _text(message_id)
+        except _TRANSIENT as exc:
+            raise BusUnavailableError(f"redis unavailable: {type(exc).__name__}") from exc
+        return _text(msg_id)
+
+    async def close(self) -> None:
+        self._closed.set()
+        await self._client.aclose()
 
     async def consume(
         self,
@@ -80,101 +115,179 @@ class RedisStreamsBus:
         *,
         stop: asyncio.Event,
     ) -> None:
-        backoff_s = BACKOFF_FIRST_S
-        while not stop.is_set():
+        loop = _ConsumerLoop(self, stream, group, consumer, handler, stop)
+        backoff = self.backoff_initial_s
+        while not stop.is_set() and not self._closed.is_set():
             try:
-                await self._ensure_group(stream, group)
-                while not stop.is_set():
-                    await self._one_round(stream, group, consumer, handler)
-                    backoff_s = BACKOFF_FIRST_S
-            except _UNAVAILABLE as error:
+                await loop.step()
+                backoff = self.backoff_initial_s
+            except _TRANSIENT as exc:
+                if self._closed.is_set():
+                    return  # close() cut the connection under a blocking read
+                delay = backoff * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not crypto
                 log.warning(
-                    "redis at %s unavailable (%s); consumer %s retries in %.1f s",
-                    self._where, type(error).__name__, consumer, backoff_s,
+                    "redis unavailable for %s group=%s (%s); retrying in %.2fs",
+                    stream, group, type(exc).__name__, delay,
                 )
-                await _sleep_unless(stop, backoff_s)
-                backoff_s = min(backoff_s * 2, BACKOFF_MAX_S)
+                loop.group_ready = False
+                await _sleep_or_stop(stop, delay)
+                backoff = min(backoff * 2, self.backoff_max_s)
+            except ResponseError as exc:
+                if not str(exc).startswith("NOGROUP"):
+                    raise
+                log.warning("group %s on %s is gone; creating it again", group, stream)
+                loop.group_ready = False
 
-    async def close(self) -> None:
-        await self._client.aclose()
 
-    async def _ensure_group(self, stream: str, group: str) -> None:
+class _ConsumerLoop:
+    """The state of one `consume` call: its group, its failed entries waiting for a retry."""
+
+    def __init__(
+        self,
+        bus: RedisStreamsBus,
+        stream: str,
+        group: str,
+        consumer: str,
+        handler: Handler,
+        stop: asyncio.Event,
+    ) -> None:
+        self.bus, self.redis = bus, bus._client
+        self.stream, self.group, self.consumer = stream, group, consumer
+        self.handler, self.stop = handler, stop
+        self.group_ready = False
+        self.retries: dict[bytes, float] = {}  # entry id -> monotonic time of the next try
+        self.claim_cursor: bytes = b"0-0"
+        self.next_claim_at = 0.0
+
+    async def step(self) -> None:
+        if not self.group_ready:
+            await self._ensure_group()
+        await self._retry_due()
+        if time.monotonic() >= self.next_claim_at:
+            await self._autoclaim()
+        await self._read_new()
+
+    async def _ensure_group(self) -> None:
         try:
-            await self._client.xgroup_create(stream, group, id="0", mkstream=True)
-        except ResponseError as error:
-            if "BUSYGROUP" not in str(error):
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if not str(exc).startswith("BUSYGROUP"):
                 raise
+        self.group_ready = True
 
-    async def _one_round(self, stream: str, group: str, consumer: str, handler: Handler) -> None:
-        """Retry this consumer's due failures, take over a dead consumer's entries, then read."""
-        failed = self._retry_at.setdefault((stream, group), {})
+    async def _retry_due(self) -> None:
         now = time.monotonic()
-        due = [entry_id for entry_id, at in failed.items() if at <= now]
-        if due:
-            for entry_id in due:
-                del failed[entry_id]
-            # XCLAIM to ourselves counts the delivery, as a fresh read would.
-            again = await self._client.xclaim(stream, group, consumer, 0, due)
-            await self._deliver_all(stream, group, again, handler)
-            return
-        _next, orphans, _deleted = await self._client.xautoclaim(
-            stream, group, consumer, min_idle_time=self.claim_idle_ms, count=10
-        )
-        if orphans:
-            await self._deliver_all(stream, group, orphans, handler)
-            return
-        wait_s = min(failed.values(), default=now + self.block_ms / 1000) - now
-        block_ms = max(1, min(self.block_ms, int(wait_s * 1000)))
-        read = await self._client.xreadgroup(
-            group, consumer, {stream: ">"}, count=10, block=block_ms
-        )
-        for _stream, entries in read or []:
-            await self._deliver_all(stream, group, entries, handler)
-
-    async def _deliver_all(
-        self, stream: str, group: str, entries: list[Any], handler: Handler
-    ) -> None:
-        for entry in entries:
-            if entry is None or not entry[1]:
-                continue  # trimmed away meanwhile
-            await self._deliver(stream, group, entry[0], entry[1], handler)
-
-    async def _deliver(
-        self, stream: str, group: str, entry_id: Any, fields: dict[bytes, bytes], handler: Handler
-    ) -> None:
-        data = fields.get(FIELD, b"")
-        try:
-            await handler(data)
-        except asyncio.CancelledError:
-            raise  # stays pending: another consumer claims it
-        except Exception as error:
-            deliveries = await self._deliveries(stream, group, entry_id)
-            log.warning(
-                "handler failed on %s id=%s group=%s delivery=%d: %s",
-                stream, _text(entry_id), group, deliveries, type(error).__name__,
+        for msg_id in sorted(i for i, due in self.retries.items() if due <= now):
+            del self.retries[msg_id]
+            mine = await self.redis.xpending_range(
+                self.stream, self.group, min=msg_id, max=msg_id, count=1,
+                consumername=self.consumer,
             )
-            if deliveries >= self.max_deliveries:
-                dead = dead_letter_stream(stream)
-                await self._client.xadd(dead, {FIELD: data}, maxlen=self.maxlen, approximate=True)
-                await self._client.xack(stream, group, entry_id)
-                log.error("moved %s id=%s to %s", stream, _text(entry_id), dead)
-            else:
-                retry_at = time.monotonic() + self.retry_delay_s
-                self._retry_at.setdefault((stream, group), {})[entry_id] = retry_at
-            return
-        await self._client.xack(stream, group, entry_id)
+            if not mine:
+                continue  # acknowledged or taken over meanwhile
+            claimed: list[Entry] = await self.redis.xclaim(  # type: ignore[assignment]
+                self.stream, self.group, self.consumer, 0, [msg_id]
+            )
+            for entry in claimed:  # empty if the entry was trimmed from the stream
+                await self._handle(entry, int(mine[0]["times_delivered"]) + 1)
 
-    async def _deliveries(self, stream: str, group: str, entry_id: Any) -> int:
-        pending = await self._client.xpending_range(
-            stream, group, min=entry_id, max=entry_id, count=1
+    async def _autoclaim(self) -> None:
+        cursor, claimed, deleted = await self.redis.xautoclaim(
+            self.stream, self.group, self.consumer, self.bus.claim_idle_ms,
+            start_id=self.claim_cursor, count=self.bus.batch,
         )
-        return int(pending[0]["times_delivered"]) if pending else 1
+        self.claim_cursor = cursor
+        more = cursor not in (b"0-0", "0-0")
+        self.next_claim_at = time.monotonic() + (0 if more else self.bus.claim_idle_ms / 2000)
+        if deleted:
+            log.warning("%d pending entries of %s were trimmed before handling", len(deleted),
+                        self.stream)
+        if not claimed:
+            return
+        log.info("took over %d idle entries of %s group=%s", len(claimed), self.stream,
+                 self.group)
+        counts = await self._delivery_counts(claimed)
+        for entry in claimed:
+            self.retries.pop(entry[0], None)
+            if entry[0] in counts:  # else another consumer took it over meanwhile
+                await self._handle(entry, counts[entry[0]])
+
+    async def _delivery_counts(self, entries: Sequence[Entry]) -> dict[bytes, int]:
+        rows: list[dict[str, Any]] = await self.redis.xpending_range(
+            self.stream, self.group, min=entries[0][0], max=entries[-1][0],
+            count=len(entries) + 1000, consumername=self.consumer,
+        )
+        return {row["message_id"]: int(row["times_delivered"]) for row in rows}
+
+    async def _read_new(self) -> None:
+        block_s = self.bus.block_ms / 1000
+        deadlines = [*self.retries.values(), self.next_claim_at]
+        block_s = max(0.001, min(block_s, min(deadlines) - time.monotonic()))
+        read = asyncio.ensure_future(
+            self.redis.xreadgroup(
+                self.group, self.consumer, {self.stream: ">"},
+                count=self.bus.batch, block=max(1, int(block_s * 1000)),
+            )
+        )
+        stopper = asyncio.ensure_future(self.stop.wait())
+        await asyncio.wait({read, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not read.done():
+            # Entries Redis handed out just before the cancel stay pending; XAUTOCLAIM
+            # recovers them after claim_idle_ms. redis-py drops the interrupted connection.
+            read.cancel()
+            with suppress(asyncio.CancelledError, *_TRANSIENT):
+                await read
+            return
+        for entry in _entries(read.result()):
+            await self._handle(entry, 1)
+
+    async def _handle(self, entry: Entry, deliveries: int) -> None:
+        msg_id, fields = entry
+        data = fields.get(_FIELD)
+        if data is None or deliveries > self.bus.max_deliveries:
+            reason = "no body field" if data is None else f"claimed after {deliveries - 1} tries"
+            await self._dead_letter(msg_id, data or b"", deliveries, reason)
+            return
+        try:
+            await self.handler(data)
+        except Exception as exc:
+            log.warning(
+                "handler failed on %s id=%s group=%s consumer=%s delivery=%d: %s",
+                self.stream, _text(msg_id), self.group, self.consumer, deliveries,
+                type(exc).__name__,
+            )
+            if deliveries >= self.bus.max_deliveries:
+                await self._dead_letter(msg_id, data, deliveries, type(exc).__name__)
+            else:
+                self.retries[msg_id] = time.monotonic() + self.bus.retry_delay_s
+            return
+        await self.redis.xack(self.stream, self.group, msg_id)
+
+    async def _dead_letter(self, msg_id: bytes, data: bytes, deliveries: int, reason: str) -> None:
+        dead = dead_letter_stream(self.stream)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(
+                dead,
+                {_FIELD: data, b"source_id": msg_id, b"group": self.group,
+                 b"deliveries": deliveries, b"reason": reason[:200]},
+                maxlen=self.bus.maxlen, approximate=True,
+            )
+            pipe.xack(self.stream, self.group, msg_id)
+            await pipe.execute()
+        log.error("moved %s id=%s to %s after %d deliveries (%s)",
+                  self.stream, _text(msg_id), dead, deliveries, reason)
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def _entries(reply: Any) -> list[Entry]:
+    """XREADGROUP's reply (RESP2, the client's protocol): [[stream, [(id, fields), ...]]]."""
+    return [(msg_id, fields) for _stream, entries in reply or [] for msg_id, fields in entries]
 
 
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
