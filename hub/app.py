@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Query, Response, WebSocket
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
@@ -46,7 +47,13 @@ class SessionRequest(BaseModel):
     token: str
 
 
-def create_app(settings: HubSettings, bus: Bus, store: AlertStore) -> FastAPI:
+def create_app(
+    settings: HubSettings,
+    bus: Bus,
+    store: AlertStore,
+    metrics: CollectorRegistry | None = None,
+) -> FastAPI:
+    """`metrics`: a Prometheus registry served at /metrics (the embedded worker's, in the demo)."""
     if settings.api_token is None and not settings.is_loopback:
         raise InsecureBindError(
             f"refusing to serve {settings.host} without XUELIANG_API_TOKEN: set a token, "
@@ -86,6 +93,12 @@ def create_app(settings: HubSettings, bus: Bus, store: AlertStore) -> FastAPI:
     app.state.live = live
     app.state.ingest = ingest
     _routes(app, settings, bus, store, live)
+
+    registry = metrics or CollectorRegistry()
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus(_who: Operator) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/cameras/health")
     async def camera_health(_who: Operator) -> list[CameraHealth]:

@@ -6,10 +6,12 @@ deliver a message twice without a duplicate or a step back.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -37,23 +39,31 @@ class AlertStore:
         await self._engine.dispose()
 
     async def upsert(self, alert: Alert) -> bool:
-        """Store a report; False (and no change) when this revision or a newer one is stored."""
-        async with self._sessions.begin() as session:
-            stored = await session.get(AlertRow, alert.id, with_for_update=True)
-            if stored is not None and stored.revision >= alert.revision:
-                return False
-            row = stored or AlertRow(id=alert.id)
-            row.revision = alert.revision
-            row.camera_id = alert.camera_id
-            row.kind = alert.kind.value
-            row.level = alert.level.value
-            row.status = alert.status.value
-            row.started_at = alert.started_at
-            row.updated_at = alert.updated_at
-            row.body = alert.model_dump_json()
-            if stored is None:
-                session.add(row)
-        return True
+        """Store a report; False (and no change) when this revision or a newer one is stored.
+
+        One atomic statement (INSERT ... ON CONFLICT DO UPDATE ... WHERE stored < new), so two
+        hubs ingesting the same alert at once cannot both win or step the revision back."""
+        values = {
+            "id": alert.id,
+            "revision": alert.revision,
+            "camera_id": alert.camera_id,
+            "kind": alert.kind.value,
+            "level": alert.level.value,
+            "status": alert.status.value,
+            "started_at": alert.started_at,
+            "updated_at": alert.updated_at,
+            "body": alert.model_dump_json(),
+        }
+        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(AlertRow).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[AlertRow.id],
+            set_={key: statement.excluded[key] for key in values if key != "id"},
+            where=AlertRow.revision < statement.excluded.revision,
+        ).returning(AlertRow.id)
+        async with self._engine.begin() as connection:
+            changed = (await connection.execute(statement)).first()
+        return changed is not None
 
     async def get(self, alert_id: str) -> Alert | None:
         async with self._sessions() as session:
@@ -80,8 +90,8 @@ class AlertStore:
             query = query.where(AlertRow.level == level.value)
         if status is not None:
             query = query.where(AlertRow.status == status.value)
-        if since is not None:
-            query = query.where(AlertRow.updated_at >= since)
+        if since is not None:  # stored in UTC (SQLite keeps no offset): compare in UTC
+            query = query.where(AlertRow.updated_at >= since.astimezone(UTC))
         async with self._sessions() as session:
             bodies = (await session.scalars(query)).all()
         return [Alert.model_validate_json(body) for body in bodies]

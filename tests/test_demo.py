@@ -74,6 +74,10 @@ def test_demo_shows_the_first_crowd_alert_on_the_page_within_a_minute(tmp_path: 
             f"http://127.0.0.1:{port}/api/alerts/{alert.id}/snapshot.jpg",
             headers={"Authorization": f"Bearer {TOKEN}"},
         )
+        scraped = httpx.get(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        anonymous_scrape = httpx.get(f"http://127.0.0.1:{port}/metrics")
         output, _ = demo.communicate(timeout=120)
     finally:
         if demo.poll() is None:
@@ -85,6 +89,8 @@ def test_demo_shows_the_first_crowd_alert_on_the_page_within_a_minute(tmp_path: 
     condition_to_page_s = (received_at - alert.updated_at).total_seconds()
     assert 0 <= condition_to_page_s < 5
     assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    assert scraped.status_code == 200 and anonymous_scrape.status_code == 401
+    assert 'xl_camera_frames_sampled_total{camera="demo-plaza"}' in scraped.text
     assert demo.returncode == 0, output
     assert "operator page: http://127.0.0.1" in output and "ALERT" in output
     assert TOKEN not in output.split("operator page:")[0]  # the token is printed once, in the URL

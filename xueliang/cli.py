@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="watch the cameras of a config file")
     worker.add_argument("--config", type=Path, required=True)
+    worker.add_argument(
+        "--metrics-port", type=int, default=9108, help="Prometheus on 127.0.0.1 (0: off)"
+    )
 
     for sub in (demo, replay, worker):
         sub.add_argument("--model", help="model name from models/manifest.toml (default: auto)")
@@ -114,7 +117,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from xueliang.services import run_worker
 
         cameras = load_cameras(args.config)
-        return await run_worker(cameras, load_inference(args.model, args.device))
+        inference = load_inference(args.model, args.device)
+        return await run_worker(cameras, inference, args.metrics_port)
     raise AssertionError(args.command)
 
 

@@ -26,6 +26,7 @@ from xueliang.bus import InProcessBus
 from xueliang.config import default_camera, load_cameras
 from xueliang.evidence_store import EvidenceFolder
 from xueliang.inference import InferenceThread, batching
+from xueliang.metrics import WorkerMetrics
 from xueliang.replay import describe
 from xueliang.worker import CameraProgress, CameraRun
 
@@ -48,7 +49,8 @@ async def run_demo(args: argparse.Namespace, inference: InferenceThread) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     bus = InProcessBus()
     store = await AlertStore.open(settings.database_url)
-    app = create_app(settings, bus, store)
+    metrics = WorkerMetrics()
+    app = create_app(settings, bus, store, metrics.registry)
     server = uvicorn.Server(
         uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     )
@@ -76,7 +78,7 @@ async def run_demo(args: argparse.Namespace, inference: InferenceThread) -> int:
             def show(progress: CameraProgress) -> None:
                 status.update(_progress_line(progress, inference, time.monotonic() - started))
 
-            async with batching(inference, cameras=1) as batched:
+            async with batching(inference, cameras=1, metrics=metrics) as batched:
                 run = CameraRun(
                     camera,
                     batched,

@@ -12,8 +12,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from detection.batching import Batcher
+from detection.batching import STALE, SUPERSEDED, Batcher, Waiting
 from detection.detections import ClassMap, Detections
+from xueliang.metrics import WorkerMetrics
 
 
 class Detector(Protocol):
@@ -70,8 +71,10 @@ class BatchedInference:
         max_wait_s: float = 0.05,
         max_age_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.inference = inference
+        self.metrics = metrics
         self.batcher: Batcher[_Request] = Batcher(max_size, max_wait_s, max_age_s)
         self.batch_sizes: list[int] = []
         self._clock = clock
@@ -86,8 +89,23 @@ class BatchedInference:
         replaced = self.batcher.offer(camera_id, _Request(image, answer), self._clock())
         if replaced is not None:
             replaced.item.answer.set_result(None)
+            if self.metrics is not None:
+                self.metrics.frames_dropped.labels(camera_id, SUPERSEDED).inc()
         self._wakeup.set()
         return await answer
+
+    def _measure(
+        self, taken_at: float, batch: list[Waiting[_Request]], stale: list[Waiting[_Request]]
+    ) -> None:
+        metrics = self.metrics
+        if metrics is None:
+            return
+        name = self.detector.name
+        metrics.batch_size.labels(name).observe(len(batch))
+        for waiting in batch:
+            metrics.queue_age_seconds.labels(name).observe(taken_at - waiting.arrived_s)
+        for waiting in stale:
+            metrics.frames_dropped.labels(waiting.camera_id, STALE).inc()
 
     async def run(self, stop: asyncio.Event) -> None:
         """The batching loop; runs until `stop`, answering every waiting frame on the way out."""
@@ -98,12 +116,19 @@ class BatchedInference:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(_first(self._wakeup, stop), wait_s)
                 continue
-            batch, stale = self.batcher.take(self._clock())
+            taken_at = self._clock()
+            batch, stale = self.batcher.take(taken_at)
             for waiting in stale:
                 waiting.item.answer.set_result(None)
             if batch:
                 self.batch_sizes.append(len(batch))
+                self._measure(taken_at, batch, stale)
+                started = time.perf_counter()
                 results = await self.inference.detect([w.item.image for w in batch])
+                if self.metrics is not None:
+                    self.metrics.inference_seconds.labels(self.detector.name).observe(
+                        time.perf_counter() - started
+                    )
                 for waiting, detections in zip(batch, results, strict=True):
                     waiting.item.answer.set_result(detections)
         while len(self.batcher):  # stopping: nobody will run these frames
@@ -122,9 +147,11 @@ async def _first(*events: asyncio.Event) -> None:
 
 
 @contextlib.asynccontextmanager
-async def batching(inference: InferenceThread, cameras: int) -> AsyncIterator[BatchedInference]:
+async def batching(
+    inference: InferenceThread, cameras: int, metrics: WorkerMetrics | None = None
+) -> AsyncIterator[BatchedInference]:
     """A running `BatchedInference` for this many cameras (batches never wait for more)."""
-    batched = BatchedInference(inference, max_size=max(1, min(8, cameras)))
+    batched = BatchedInference(inference, max_size=max(1, min(8, cameras)), metrics=metrics)
     stop = asyncio.Event()
     task = asyncio.create_task(batched.run(stop))
     try:

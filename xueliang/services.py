@@ -10,6 +10,7 @@ import signal
 from pathlib import Path
 
 import uvicorn
+from prometheus_client import start_http_server
 
 from cameras.source import SourceOptions
 from cameras.urls import is_network_url, redact_url
@@ -21,6 +22,7 @@ from xueliang.bus import make_bus
 from xueliang.config import ConfigError
 from xueliang.evidence_store import EvidenceFolder
 from xueliang.inference import InferenceThread, batching
+from xueliang.metrics import WorkerMetrics
 from xueliang.supervise import CameraWatch
 
 log = logging.getLogger("xueliang.worker")
@@ -45,7 +47,10 @@ async def serve_hub(log_level: str) -> int:
     return 0
 
 
-async def run_worker(cameras: list[CameraSpec], inference: InferenceThread) -> int:
+async def run_worker(
+    cameras: list[CameraSpec], inference: InferenceThread, metrics_port: int = 0
+) -> int:
+    """`metrics_port`: serve Prometheus metrics on 127.0.0.1 there (0: don't)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     redis_url = os.environ.get("REDIS_URL") or os.environ.get("XUELIANG_REDIS_URL")
     if not redis_url:
@@ -62,7 +67,10 @@ async def run_worker(cameras: list[CameraSpec], inference: InferenceThread) -> i
     async def publish_health(report: CameraHealth) -> None:
         await bus.publish(STREAM_CAMERA_HEALTH, report.model_dump_json().encode())
 
-    async with batching(inference, len(cameras)) as batched:
+    metrics = WorkerMetrics()
+    if metrics_port:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
+    async with batching(inference, len(cameras), metrics) as batched:
         watches = [
             CameraWatch(
                 camera, batched, publish_alert, publish_health, _source_options(camera),

@@ -48,6 +48,8 @@ class CameraRun:
     progress: CameraProgress = field(init=False)
     source: FrameSource | None = field(default=None, init=False)  # while running, for health
     _snapshots: dict[str, str] = field(default_factory=dict, init=False)
+    _counted_in: int = field(default=0, init=False)
+    _counted_dropped: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.progress = CameraProgress(self.camera.id)
@@ -92,6 +94,15 @@ class CameraRun:
         progress.stream_s = frame.pts_s
         progress.people_in_frame = people
         progress.dropped = source.dropped
+        metrics = self.inference.metrics
+        if metrics is not None:
+            camera = self.camera.id
+            metrics.frames_sampled.labels(camera).inc()
+            metrics.frames_in.labels(camera).inc(source.packets_in - self._counted_in)
+            metrics.frames_dropped.labels(camera, "queue_full").inc(
+                source.dropped - self._counted_dropped
+            )
+            self._counted_in, self._counted_dropped = source.packets_in, source.dropped
         if self.on_progress is not None:
             self.on_progress(progress)
 
@@ -116,6 +127,9 @@ class CameraRun:
             snapshot_ref=snapshot_ref,
         )
         self.progress.alerts += 1
+        if self.inference.metrics is not None:
+            labels = (self.camera.id, alert.kind.value, alert.status.value)
+            self.inference.metrics.alerts.labels(*labels).inc()
         self.progress.last_alert = alert
         await self.sink(alert)
 
