@@ -6,19 +6,25 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Response, WebSocket
-from fastapi.responses import FileResponse
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response, WebSocket
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
-from hub.auth import SESSION_COOKIE, require_operator, token_ok, websocket_allowed
+from hub.auth import (
+    SESSION_COOKIE,
+    LoopbackHostMiddleware,
+    require_operator,
+    token_ok,
+    websocket_allowed,
+)
 from hub.camera_health import HealthBoard
 from hub.contracts import (
     STREAM_ALERTS,
@@ -33,10 +39,21 @@ from hub.ingest import AlertIngest
 from hub.live import LiveFeed
 from hub.settings import HubSettings
 from hub.store import AlertStore
+from hub.tasks import Supervised
 from web import STATIC_DIR
-from xueliang.bus import Bus, bus_kind
+from xueliang.bus import Bus, Handler, bus_kind
 
 Operator = Annotated[None, Depends(require_operator)]
+AlertId = Annotated[str, Path(min_length=1, max_length=64)]
+SEND_TIMEOUT_S = 10.0  # a socket that cannot take one message in this long is dropped
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class InsecureBindError(Exception):
@@ -63,35 +80,37 @@ def create_app(
     ingest = AlertIngest(store, live, bus)
     health_board = HealthBoard()
 
+    loops: dict[str, Supervised] = {}
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        """Consumes the bus while the app serves. The caller owns `bus` and `store` and closes
+        them after the app has stopped."""
         stop = asyncio.Event()
         consumer = f"{socket.gethostname()}-{os.getpid()}"
-        tasks = [
-            asyncio.create_task(
-                bus.consume(STREAM_ALERTS, "hub", consumer, ingest.handle, stop=stop)
-            ),
-            asyncio.create_task(
-                bus.consume(STREAM_CAMERA_HEALTH, "hub", consumer, health_board.handle, stop=stop)
-            ),
-        ]
+        streams = {STREAM_ALERTS: ingest.handle, STREAM_CAMERA_HEALTH: health_board.handle}
+        for stream, handler in streams.items():
+
+            def run(stream: str = stream, handler: Handler = handler) -> Awaitable[None]:
+                return bus.consume(stream, "hub", consumer, handler, stop=stop)
+
+            loops[stream] = Supervised(f"consume {stream}", run, stop)
+            loops[stream].start()
         try:
             yield
         finally:
             stop.set()
-            for task in tasks:
-                try:
-                    await asyncio.wait_for(task, timeout=5)
-                except TimeoutError:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            for loop in loops.values():
+                await loop.join(timeout_s=5)
 
     app = FastAPI(title="xueliang hub", version="0.1.0", lifespan=lifespan)
+    if settings.api_token is None:
+        app.add_middleware(LoopbackHostMiddleware)
     app.state.settings = settings
     app.state.store = store
     app.state.live = live
     app.state.ingest = ingest
+    app.state.loops = loops
     _routes(app, settings, bus, store, live)
 
     registry = metrics or CollectorRegistry()
@@ -112,27 +131,45 @@ def _routes(
     app: FastAPI, settings: HubSettings, bus: Bus, store: AlertStore, live: LiveFeed
 ) -> None:
     @app.get("/health")
-    async def health() -> dict[str, object]:
+    async def health(request: Request) -> JSONResponse:
+        """Public: 200 when the database answers and the alert consumer runs, else 503."""
         database = await store.ping()
-        return {
-            "status": "ok" if database else "degraded",
+        loops: dict[str, Supervised] = request.app.state.loops
+        consuming = STREAM_ALERTS in loops and loops[STREAM_ALERTS].running
+        ingest: AlertIngest = request.app.state.ingest
+        ok = database and consuming
+        body = {
+            "status": "ok" if ok else "degraded",
             "database": database,
             "bus": bus_kind(bus),
             "alerts_stored": await store.count() if database else None,
+            "ingest": {
+                "running": consuming,
+                "stored": ingest.stored,
+                "duplicates": ingest.duplicates,
+                "malformed": ingest.malformed,
+            },
             "live_clients": live.clients,
         }
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html")
+        return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
 
     @app.post("/api/session", status_code=204)
-    async def open_session(body: SessionRequest, response: Response) -> None:
+    async def open_session(body: SessionRequest, request: Request, response: Response) -> None:
+        """Trade the token for an HttpOnly, SameSite=Strict cookie (what the page uses)."""
         if not token_ok(settings, body.token):
             raise HTTPException(401, "wrong token")
         response.set_cookie(
-            SESSION_COOKIE, body.token, httponly=True, samesite="strict", max_age=12 * 3600
-        )
+            SESSION_COOKIE, body.token, httponly=True, samesite="strict", max_age=12 * 3600,
+            secure=request.url.scheme == "https",
+        )  # fmt: skip
+
+    @app.delete("/api/session", status_code=204)
+    async def close_session(response: Response) -> None:
+        response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
 
     @app.get("/api/alerts")
     async def list_alerts(
@@ -151,11 +188,11 @@ def _routes(
         )
 
     @app.get("/api/alerts/{alert_id}")
-    async def get_alert(alert_id: str, _who: Operator) -> Alert:
+    async def get_alert(alert_id: AlertId, _who: Operator) -> Alert:
         return await _known(store, alert_id)
 
     @app.get("/api/alerts/{alert_id}/snapshot.jpg", response_class=FileResponse)
-    async def snapshot(alert_id: str, _who: Operator) -> FileResponse:
+    async def snapshot(alert_id: AlertId, _who: Operator) -> FileResponse:
         alert = await _known(store, alert_id)
         if alert.snapshot_ref is None:
             raise HTTPException(404, "this alert has no snapshot")
@@ -163,14 +200,16 @@ def _routes(
         path = (folder / alert.snapshot_ref).resolve()
         if path.parent != folder or not path.is_file():
             raise HTTPException(404, "snapshot not found")
-        return FileResponse(path, media_type="image/jpeg")
+        return FileResponse(
+            path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+        )
 
     @app.websocket("/ws/alerts")
     async def alerts_socket(websocket: WebSocket) -> None:
+        await websocket.accept()  # then close, so that a browser sees the code (1008)
         if not websocket_allowed(websocket, settings):
             await websocket.close(code=1008)
             return
-        await websocket.accept()
         queue = live.subscribe()
         try:
             await _pump(websocket, queue)
@@ -192,8 +231,8 @@ async def _pump(websocket: WebSocket, queue: asyncio.Queue[str | None]) -> None:
             if message is None:
                 await websocket.close(code=1013)  # too slow: reconnect and resync
                 return
-            await websocket.send_text(message)
-    except WebSocketDisconnect:
+            await asyncio.wait_for(websocket.send_text(message), SEND_TIMEOUT_S)
+    except (WebSocketDisconnect, TimeoutError):
         return
     finally:
         receiver.cancel()
@@ -211,4 +250,3 @@ async def _known(store: AlertStore, alert_id: str) -> Alert:
     if alert is None:
         raise HTTPException(404, "no such alert")
     return alert
-

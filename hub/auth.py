@@ -1,23 +1,31 @@
 """Who is asking: a bearer token (header) or the session cookie the page gets for it.
 
-Roles and per-grid scopes come with the console; for now one operator token guards everything.
+With `api_token` set, every `/api/*` route and the WebSocket need it. Without one the hub serves
+loopback only: `create_app` refuses a non-loopback `host`, and `LoopbackHostMiddleware` refuses
+requests whose Host header is not a loopback name, so a web page on another site cannot reach
+the hub through DNS rebinding. Roles and per-grid scopes come with the console; for now one
+operator token guards everything. The token is never logged.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, WebSocket, status
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.settings import HubSettings
 
 SESSION_COOKIE = "xl_session"
 
 
-def presented_token(headers: dict[str, str] | object, cookies: dict[str, str]) -> str | None:
-    authorization = getattr(headers, "get", lambda _key: None)("authorization")
-    if isinstance(authorization, str) and authorization.lower().startswith("bearer "):
+def presented_token(headers: Headers, cookies: dict[str, str]) -> str | None:
+    authorization = headers.get("authorization")
+    if authorization is not None and authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
     return cookies.get(SESSION_COOKIE)
 
@@ -42,13 +50,41 @@ def require_operator(request: Request) -> None:
 
 def websocket_allowed(websocket: WebSocket, settings: HubSettings) -> bool:
     """Token as for the API, and an Origin of this hub or of the allowed list (a browser on
-    another site must not ride the operator's cookie)."""
+    another site must not ride the operator's cookie). No Origin: not a browser, and the
+    token already proved who it is."""
     if not token_ok(settings, presented_token(websocket.headers, websocket.cookies)):
         return False
     origin = websocket.headers.get("origin")
-    if origin is None:
-        return True  # not a browser: the token already proved who it is
-    if origin in settings.allowed_origins:
+    if origin is None or origin in settings.allowed_origins:
         return True
     host = websocket.headers.get("host", "")
-    return urlsplit(origin).netloc == host
+    return urlsplit(origin).netloc.lower() == host.lower()
+
+
+def is_loopback_name(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1 (IPv6 in brackets or not)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class LoopbackHostMiddleware:
+    """Refuses HTTP and WebSocket requests whose Host header is not a loopback name."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            netloc = Headers(scope=scope).get("host", "")
+            if not is_loopback_name(urlsplit(f"//{netloc}").hostname or ""):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                else:
+                    response = PlainTextResponse("host not allowed", status_code=400)
+                    await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -29,7 +29,10 @@ class AlertStore:
     async def open(cls, database_url: str) -> AlertStore:
         """Connect and bring the schema to the latest migration."""
         url = make_url(database_url)
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        backend = url.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
+        if backend == "sqlite" and url.database not in (None, "", ":memory:"):
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, pool_pre_ping=True)
         await upgrade_to_head(engine)
@@ -56,13 +59,13 @@ class AlertStore:
         }
         insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         statement = insert(AlertRow).values(values)
-        statement = statement.on_conflict_do_update(
+        upsert = statement.on_conflict_do_update(
             index_elements=[AlertRow.id],
             set_={key: statement.excluded[key] for key in values if key != "id"},
             where=AlertRow.revision < statement.excluded.revision,
         ).returning(AlertRow.id)
         async with self._engine.begin() as connection:
-            changed = (await connection.execute(statement)).first()
+            changed = (await connection.execute(upsert)).first()
         return changed is not None
 
     async def get(self, alert_id: str) -> Alert | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
@@ -137,3 +138,36 @@ async def test_camera_health_reports_are_served_latest_first_wins(hub: Hub) -> N
         assert [(item["camera_id"], item["state"]) for item in listed] == [("cam-9", "online")]
     async with httpx.AsyncClient(base_url=hub.base) as anonymous:
         assert (await anonymous.get("/api/cameras/health")).status_code == 401
+
+
+async def test_health_reports_the_store_the_bus_and_ingest(hub: Hub) -> None:
+    await hub.publish(make_alert())
+    await hub.publish(make_alert())  # a redelivery: counted as a duplicate
+    await hub.publish(b"not json")
+    await hub.wait_stored(1)
+    async with httpx.AsyncClient(base_url=hub.base) as client:
+        for _ in range(50):
+            health = (await client.get("/health")).json()
+            if health["ingest"]["malformed"] == 1:
+                break
+            await asyncio.sleep(0.02)
+    assert health["status"] == "ok" and health["database"] is True
+    assert health["bus"] == "inprocess" and health["alerts_stored"] == 1
+    assert health["ingest"] == {"running": True, "stored": 1, "duplicates": 1, "malformed": 1}
+
+
+async def test_a_snapshot_symlinked_out_of_the_evidence_folder_is_refused(
+    hub: Hub, tmp_path: Path
+) -> None:
+    secret = tmp_path / "outside" / "secret.jpg"
+    secret.parent.mkdir()
+    secret.write_bytes(b"\xff\xd8secret")
+    (hub.settings.evidence_dir / "escape.jpg").symlink_to(secret)
+    alert = make_alert(snapshot_ref="escape.jpg")
+    await hub.publish(alert)
+    await hub.wait_stored(1)
+    async with httpx.AsyncClient(base_url=hub.base, headers=hub.auth) as client:
+        response = await client.get(f"/api/alerts/{alert.id}/snapshot.jpg")
+        assert response.status_code == 404 and b"secret" not in response.content
+        for probe in ("/api/alerts/..%2F..%2Fetc%2Fpasswd/snapshot.jpg", f"/api/alerts/{'x' * 65}"):
+            assert (await client.get(probe)).status_code in (404, 422), probe

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import timedelta, timezone
+
+import pytest
 
 from hub.contracts import AlertStatus, Level
 from hub.store import AlertStore
@@ -57,3 +60,40 @@ async def test_reopening_keeps_data_and_migrations_are_not_rerun(database_url: s
         assert await again.ping()
     finally:
         await again.close()
+
+
+async def test_since_in_another_time_zone_means_the_same_instant(database_url: str) -> None:
+    store = await AlertStore.open(database_url)
+    try:
+        early, late = make_alert("cam-1", started_s=0), make_alert("cam-2", started_s=3600)
+        await store.upsert(early)
+        await store.upsert(late)
+        beijing = timezone(timedelta(hours=8))
+        since = (late.updated_at - timedelta(seconds=1)).astimezone(beijing)
+        assert [a.id for a in await store.list(since=since)] == [late.id]
+    finally:
+        await store.close()
+
+
+async def test_concurrent_reports_keep_the_newest_revision(database_url: str) -> None:
+    store = await AlertStore.open(database_url)
+    try:
+        reports = [make_alert(revision=r, people=10 + r) for r in (3, 1, 4, 0, 2, 4)]
+        results = await asyncio.gather(*(store.upsert(report) for report in reports))
+        # Whichever copy of revision 4 lands first wins; the other changes nothing.
+        assert sorted([results[2], results[5]]) == [False, True]
+        stored = await store.get(reports[0].id)
+        assert stored is not None and stored.revision == 4 and stored.people_count == 14
+    finally:
+        await store.close()
+
+
+async def test_hubs_opening_a_fresh_database_together_migrate_once(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("one hub per SQLite file (embedded mode)")
+    stores = await asyncio.gather(*(AlertStore.open(database_url) for _ in range(3)))
+    try:
+        assert [await store.count() for store in stores] == [0, 0, 0]
+    finally:
+        for store in stores:
+            await store.close()

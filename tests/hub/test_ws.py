@@ -7,7 +7,6 @@ import json
 
 import pytest
 import websockets
-from websockets.exceptions import InvalidStatus
 
 from tests.factories import make_alert
 from tests.hub.conftest import TOKEN, Hub
@@ -36,6 +35,10 @@ async def test_new_and_updated_alerts_are_pushed_once(hub: Hub) -> None:
         message = await receive(socket)
         assert message["alert"]["revision"] == 1  # type: ignore[index]
         assert message["alert"]["people_count"] == 14  # type: ignore[index]
+        await hub.publish(first)  # a late, lower revision: ignored, not pushed
+        await hub.publish(make_alert(revision=2, people=20))
+        message = await receive(socket)
+        assert message["alert"]["revision"] == 2  # type: ignore[index]
 
 
 async def test_cookie_session_works_for_the_socket(hub: Hub) -> None:
@@ -58,6 +61,16 @@ async def test_cookie_session_works_for_the_socket(hub: Hub) -> None:
 async def test_socket_refused(hub: Hub, headers: dict[str, str]) -> None:
     if "Origin" in headers:
         headers = {**hub.auth, **headers}
-    with pytest.raises((InvalidStatus, websockets.ConnectionClosed)):
-        async with websockets.connect(ws_url(hub), additional_headers=headers) as socket:
-            await socket.recv()
+    async with websockets.connect(ws_url(hub), additional_headers=headers) as socket:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008  # policy violation
+
+
+async def test_an_origin_on_the_allowed_list_is_accepted(hub: Hub) -> None:
+    hub.settings.allowed_origins.append("https://console.example")
+    headers = {**hub.auth, "Origin": "https://console.example"}
+    async with websockets.connect(ws_url(hub), additional_headers=headers) as socket:
+        await asyncio.sleep(0.1)
+        await hub.publish(make_alert())
+        assert (await receive(socket))["type"] == "alert"

@@ -8,13 +8,14 @@ const list = document.getElementById("alerts");
 const empty = document.getElementById("empty");
 const connection = document.getElementById("connection");
 const notice = document.getElementById("notice");
+const MAX_ROWS = 200;  // older rows fall off the end; the API still has them
 let retryMs = 500;
 
 async function openSession() {
   const match = location.hash.match(/token=([^&]+)/);
   if (!match) return;
   const token = decodeURIComponent(match[1]);
-  history.replaceState(null, "", location.pathname);  // the token leaves the address bar
+  history.replaceState(null, "", location.pathname + location.search);  // the token leaves the address bar
   const response = await fetch("/api/session", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -39,6 +40,7 @@ function render(alert) {
   item.dataset.revision = alert.revision;
   const img = document.createElement("img");
   img.alt = "snapshot";
+  img.loading = "lazy";
   if (alert.snapshot_ref) img.src = `/api/alerts/${alert.id}/snapshot.jpg?r=${alert.revision}`;
   const body = document.createElement("div");
   const title = document.createElement("div");
@@ -59,7 +61,7 @@ function render(alert) {
 }
 
 function upsert(alert, fresh) {
-  const existing = list.querySelector(`[data-alert-id="${alert.id}"]`);
+  const existing = list.querySelector(`[data-alert-id="${CSS.escape(alert.id)}"]`);
   if (existing && Number(existing.dataset.revision) >= alert.revision) return;
   const item = render(alert);
   if (fresh) item.classList.add("fresh");
@@ -68,18 +70,25 @@ function upsert(alert, fresh) {
   const after = [...list.children].find((other) => other.dataset.updated < alert.updated_at);
   item.dataset.updated = alert.updated_at;
   list.insertBefore(item, after || null);
+  while (list.children.length > MAX_ROWS) list.lastElementChild.remove();
   empty.hidden = list.children.length > 0;
 }
 
 async function refresh() {
-  const response = await fetch("/api/alerts?limit=50");
+  let response;
+  try {
+    response = await fetch("/api/alerts?limit=50");
+  } catch (error) {
+    return false;  // the hub is unreachable: the socket's backoff tries again
+  }
   if (response.status === 401) {
     showNotice("需要登录令牌 Open the link the hub printed (it carries the token).");
     return false;
   }
-  const alerts = await response.json();
-  list.replaceChildren();
-  alerts.forEach((alert) => upsert(alert, false));
+  if (!response.ok) return false;
+  // Merge, never replace: an update pushed while this request ran must not be lost.
+  (await response.json()).forEach((alert) => upsert(alert, false));
+  showNotice("");
   empty.hidden = list.children.length > 0;
   return true;
 }
@@ -101,14 +110,24 @@ function connect() {
     const message = JSON.parse(event.data);
     if (message.type === "alert") upsert(message.alert, true);
   };
-  socket.onclose = () => {
+  socket.onclose = (event) => {
     setOnline(false);
-    setTimeout(connect, retryMs);
+    let delay = retryMs;
+    if (event.code === 1008) {  // refused (token or origin): retrying fast will not help
+      showNotice("需要登录令牌 Not signed in: open the link the hub printed.");
+      delay = 30000;
+    }
+    setTimeout(connect, delay);
     retryMs = Math.min(retryMs * 2, 10000);
   };
 }
 
 (async () => {
-  await openSession();
-  if (await refresh()) connect();
+  try {
+    await openSession();
+  } catch (error) {
+    showNotice("无法连接 The hub cannot be reached.");
+  }
+  await refresh();
+  connect();
 })();

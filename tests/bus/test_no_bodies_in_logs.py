@@ -1,0 +1,43 @@
+"""Message bodies may carry personal data: the bus logs ids and reasons, never a body."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from xueliang.bus import Bus, dead_letter_stream
+
+CANARY = b"canary-body-4b1d"
+
+
+async def test_failures_and_dead_letters_are_logged_without_the_body(
+    bus: Bus, stream: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await bus.publish(stream, CANARY)
+    attempts = 0
+    stop = asyncio.Event()
+
+    async def refuse(data: bytes) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 5:
+            stop.set()
+        raise ValueError(f"cannot parse {data!r}")  # even a careless handler's message
+
+    with caplog.at_level(logging.DEBUG, logger="xueliang.bus"):
+        await asyncio.wait_for(bus.consume(stream, "g", "c", refuse, stop=stop), 10)
+        dead: list[bytes] = []
+        done = asyncio.Event()
+
+        async def collect(data: bytes) -> None:
+            dead.append(data)
+            done.set()
+
+        await asyncio.wait_for(
+            bus.consume(dead_letter_stream(stream), "inspect", "c", collect, stop=done), 5
+        )
+    assert dead == [CANARY]
+    assert any("ValueError" in record.getMessage() for record in caplog.records)
+    assert CANARY.decode() not in caplog.text
