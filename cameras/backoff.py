@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class Backoff:
     first_s: float = 1.0
     factor: float = 2.0
-    cap_s: float = 30.0
+    cap_s: float = 5.0  # a camera back from an outage streams again within about the cap
     jitter: float = 0.5  # the delay is drawn from [(1 - jitter) * d, d]
 
     def delay_s(self, failures: int, unit_random: float) -> float:

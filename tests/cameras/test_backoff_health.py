@@ -16,8 +16,9 @@ from hub.contracts import CameraState
         (1, 0.0, 1.0),
         (2, 0.0, 2.0),
         (3, 0.0, 4.0),
-        (6, 0.0, 30.0),  # 32 capped at 30
-        (50, 0.0, 30.0),  # no overflow, still capped
+        (4, 0.0, 5.0),  # 8 capped at 5
+        (6, 0.0, 5.0),
+        (50, 0.0, 5.0),  # no overflow, still capped
         (3, 0.999999, 2.0),  # full jitter halves it at most
         (3, 0.5, 3.0),
     ],
