@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response, WebSocket
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -26,6 +27,8 @@ from hub.auth import (
     websocket_allowed,
 )
 from hub.camera_health import HealthBoard
+from hub.camera_registry import CameraRegistry
+from hub.camera_routes import CameraService, add_camera_routes
 from hub.contracts import (
     STREAM_ALERTS,
     STREAM_CAMERA_HEALTH,
@@ -35,8 +38,10 @@ from hub.contracts import (
     CameraHealth,
     Level,
 )
+from hub.gateway import CameraGateway
 from hub.ingest import AlertIngest
 from hub.live import LiveFeed
+from hub.sealing import Sealer
 from hub.settings import HubSettings
 from hub.store import AlertStore
 from hub.tasks import Supervised
@@ -69,13 +74,19 @@ def create_app(
     bus: Bus,
     store: AlertStore,
     metrics: CollectorRegistry | None = None,
+    gateway: CameraGateway | None = None,
 ) -> FastAPI:
-    """`metrics`: a Prometheus registry served at /metrics (the embedded worker's, in the demo)."""
+    """`metrics`: a Prometheus registry served at /metrics (the embedded worker's, in the demo).
+    `gateway`: reaches cameras for registration (probe, URL checks, snapshots); without one
+    those routes answer 503. Raises InsecureBindError, or SealingError for a bad secret key."""
     if settings.api_token is None and not settings.is_loopback:
         raise InsecureBindError(
             f"refusing to serve {settings.host} without XUELIANG_API_TOKEN: set a token, "
             "or bind to 127.0.0.1"
         )
+    secret_key = settings.secret_key
+    sealer = None if secret_key is None else Sealer(secret_key.get_secret_value())
+    cameras = CameraService(CameraRegistry(store.engine), gateway, sealer)
     live = LiveFeed()
     ingest = AlertIngest(store, live, bus)
     health_board = HealthBoard()
@@ -111,6 +122,7 @@ def create_app(
     app.state.live = live
     app.state.ingest = ingest
     app.state.loops = loops
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     _routes(app, settings, bus, store, live)
 
     registry = metrics or CollectorRegistry()
@@ -123,6 +135,7 @@ def create_app(
     async def camera_health(_who: Operator) -> list[CameraHealth]:
         return health_board.all()
 
+    add_camera_routes(app, cameras)  # after /api/cameras/health, which it must not shadow
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
@@ -243,6 +256,15 @@ async def _until_gone(websocket: WebSocket) -> None:
     with contextlib.suppress(WebSocketDisconnect):
         while True:
             await websocket.receive_text()
+
+
+async def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+    """422 with where and why, never the input (it may be a password)."""
+    errors = [
+        {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type")}
+        for item in error.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
 
 
 async def _known(store: AlertStore, alert_id: str) -> Alert:

@@ -4,13 +4,16 @@ With `api_token` set, every `/api/*` route and the WebSocket need it. Without on
 loopback only: `create_app` refuses a non-loopback `host`, and `LoopbackHostMiddleware` refuses
 requests whose Host header is not a loopback name, so a web page on another site cannot reach
 the hub through DNS rebinding. Roles and per-grid scopes come with the console; for now one
-operator token guards everything. The token is never logged.
+operator token guards the alerts, with an integrator token for camera registration and a
+worker token for reading the fleet. Tokens are never logged.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections.abc import Callable
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, WebSocket, status
@@ -37,15 +40,58 @@ def token_ok(settings: HubSettings, token: str | None) -> bool:
     return token is not None and hmac.compare_digest(token.encode(), expected)
 
 
+class Role(StrEnum):
+    ADMIN = "admin"  # the API token: everything
+    INTEGRATOR = "integrator"  # registers and maintains cameras
+    WORKER = "worker"  # reads the fleet it runs
+
+
+def role_of(settings: HubSettings, token: str | None) -> Role | None:
+    if settings.api_token is None:
+        return Role.ADMIN  # loopback-only mode, enforced when the app is built
+    if token is None:
+        return None
+    presented = token.encode()
+    candidates = (
+        (Role.ADMIN, settings.api_token),
+        (Role.INTEGRATOR, settings.integrator_token),
+        (Role.WORKER, settings.worker_token),
+    )
+    for role, secret in candidates:
+        expected = None if secret is None else secret.get_secret_value().encode()
+        if expected is not None and hmac.compare_digest(presented, expected):
+            return role
+    return None
+
+
+def _unauthorised() -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "missing or wrong token",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
 def require_operator(request: Request) -> None:
-    """Dependency for every API route."""
+    """Dependency for the alert routes: the API token (admin)."""
     settings: HubSettings = request.app.state.settings
     if not token_ok(settings, presented_token(request.headers, request.cookies)):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorised()
+
+
+def require_roles(*roles: Role) -> Callable[[Request], Role]:
+    """Dependency factory: the caller's role, which must be admin or one of `roles`."""
+
+    def check(request: Request) -> Role:
+        settings: HubSettings = request.app.state.settings
+        role = role_of(settings, presented_token(request.headers, request.cookies))
+        if role is None:
+            raise _unauthorised()
+        if role is not Role.ADMIN and role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {role} role may not do this")
+        return role
+
+    return check
 
 
 def websocket_allowed(websocket: WebSocket, settings: HubSettings) -> bool:

@@ -48,6 +48,7 @@ _GB_PRIORITY = {Level.RED: 1, Level.ORANGE: 2, Level.YELLOW: 3, Level.BLUE: 4}
 
 class AlertKind(StrEnum):
     CROWD_GATHERING = "crowd_gathering"
+    DEVICE_FAULT = "device_fault"  # a camera offline too long (blue); ends when it is back
 
 
 class AlertStatus(StrEnum):
@@ -120,11 +121,14 @@ class SamplingSpec(Strict):
 
 
 class CameraSpec(Strict):
-    """What a worker needs to watch one camera. Credentials are not part of it yet."""
+    """What a worker needs to watch one camera. The password travels sealed (Fernet, opened with
+    XUELIANG_SECRET_KEY by the worker at connect time), never in the URL or in clear."""
 
     id: Identifier
     name: str = Field(default="", max_length=120)
     url: str = Field(min_length=1, max_length=2048, description="Stream URL or video file")
+    username: str | None = Field(default=None, max_length=128)
+    password_sealed: str | None = Field(default=None, max_length=4096, repr=False)
     location: GeoPoint
     heading_deg: float | None = Field(default=None, ge=0, lt=360)
     grid_cell: str | None = Field(default=None, max_length=64)
@@ -134,16 +138,21 @@ class CameraSpec(Strict):
 
     @model_validator(mode="after")
     def _rules_name_known_zones(self) -> CameraSpec:
-        zone_ids = {zone.id for zone in self.zones}
-        if len(zone_ids) != len(self.zones):
-            raise ValueError("zone ids must be unique within a camera")
-        rule_ids = [rule.id for rule in self.rules]
-        if len(set(rule_ids)) != len(rule_ids):
-            raise ValueError("rule ids must be unique within a camera")
-        for rule in self.rules:
-            if rule.zone_id not in zone_ids:
-                raise ValueError(f"rule {rule.id!r} names unknown zone {rule.zone_id!r}")
+        check_zones_and_rules(self.zones, self.rules)
         return self
+
+
+def check_zones_and_rules(zones: list[ZoneSpec], rules: list[CrowdRuleSpec]) -> None:
+    """Unique ids, and every rule on a zone of the same camera; ValueError says which."""
+    zone_ids = {zone.id for zone in zones}
+    if len(zone_ids) != len(zones):
+        raise ValueError("zone ids must be unique within a camera")
+    rule_ids = [rule.id for rule in rules]
+    if len(set(rule_ids)) != len(rule_ids):
+        raise ValueError("rule ids must be unique within a camera")
+    for rule in rules:
+        if rule.zone_id not in zone_ids:
+            raise ValueError(f"rule {rule.id!r} names unknown zone {rule.zone_id!r}")
 
 
 class Box(Strict):

@@ -30,8 +30,26 @@ class HubSettings(BaseSettings):
     allowed_origins: list[str] = Field(
         default_factory=list, description="Extra origins allowed to open the WebSocket"
     )
+    integrator_token: SecretStr | None = Field(
+        default=None, description="Token for integrators: camera registration only"
+    )
+    worker_token: SecretStr | None = Field(
+        default=None, description="Token for workers: reads the camera fleet (sealed passwords)"
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s), comma-separated, sealing camera passwords at rest",
+    )
+    camera_networks: str | None = Field(
+        default=None,
+        description="Comma-separated CIDRs cameras may be reached at (SSRF guard); unset: the "
+        "private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7)",
+    )
 
-    @field_validator("api_token", "redis_url", mode="before")
+    @field_validator(
+        "api_token", "integrator_token", "worker_token", "secret_key", "redis_url",
+        "camera_networks", mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -38,6 +38,11 @@ class AlertStore:
         await upgrade_to_head(engine)
         return cls(engine)
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """Shared with the other tables' stores (the camera registry)."""
+        return self._engine
+
     async def close(self) -> None:
         await self._engine.dispose()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cameras.pyav import VideoError
 from detection.weights import WeightsError
+from xueliang import camera_cli
 from xueliang.config import DEFAULT_FOOTAGE, ConfigError
 from xueliang.inference import InferenceThread
 
@@ -67,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
         "--metrics-port", type=int, default=9108, help="Prometheus on 127.0.0.1 (0: off)"
     )
 
+    commands.add_parser("keygen", help="print a new XUELIANG_SECRET_KEY (seals camera passwords)")
+    camera_cli.add_parser(commands)
+
     for sub in (demo, replay, worker):
         sub.add_argument("--model", help="model name from models/manifest.toml (default: auto)")
         sub.add_argument("--device", default="cpu", help="cpu, cuda, cuda:0 ...")
@@ -76,8 +80,15 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "cameras":
+            return camera_cli.run(args)
+        if args.command == "keygen":
+            from hub.sealing import new_key
+
+            print(new_key())
+            return 0
         return asyncio.run(_dispatch(args))
-    except (VideoError, WeightsError, ConfigError) as error:
+    except (VideoError, WeightsError, ConfigError, camera_cli.HubCallError) as error:
         print(f"xueliang: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from cameras.pyav import DecodedFrame, FrameInfo
 from cameras.source import FrameSource, SourceOptions
+from cameras.urls import with_credentials
 from detection.alerts import build_alert
 from detection.analyzer import CameraAnalyzer, RuleOutcome
 from detection.evidence import snapshot_jpeg
@@ -21,6 +22,23 @@ from xueliang.evidence_store import EvidenceFolder
 from xueliang.inference import BatchedInference
 
 AlertSink = Callable[[Alert], Awaitable[None]]
+
+
+class CredentialsError(Exception):
+    """A camera's sealed password cannot be opened here; the message names no secret."""
+
+
+def connect_url(camera: CameraSpec, unseal: Callable[[str], str] | None) -> str:
+    """The URL to open, with the camera's credentials in it: built at connect time, never kept
+    on the spec (whose repr and JSON stay clean)."""
+    password = None
+    if camera.password_sealed is not None:
+        if unseal is None:
+            raise CredentialsError(
+                f"camera {camera.id} has a sealed password: set XUELIANG_SECRET_KEY"
+            )
+        password = unseal(camera.password_sealed)
+    return with_credentials(camera.url, camera.username, password)
 
 
 @dataclass
@@ -45,6 +63,7 @@ class CameraRun:
     evidence: EvidenceFolder | None = None
     epoch: datetime | None = None  # wall time of stream time 0; now when None
     on_progress: Callable[[CameraProgress], None] | None = None
+    unseal: Callable[[str], str] | None = None  # opens `password_sealed` (the shared key)
     progress: CameraProgress = field(init=False)
     source: FrameSource | None = field(default=None, init=False)  # while running, for health
     _snapshots: dict[str, str] = field(default_factory=dict, init=False)
@@ -69,7 +88,7 @@ class CameraRun:
         def keep(info: FrameInfo) -> bool:
             return sampler.keep(info.pts_s, info.is_keyframe)
 
-        source = FrameSource(self.camera.url, options, keep)
+        source = FrameSource(connect_url(self.camera, self.unseal), options, keep)
         self.source = source
         analyzer = CameraAnalyzer(self.camera, self.inference.detector.class_map)
         epoch = self.epoch or datetime.now(UTC)

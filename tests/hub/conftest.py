@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -16,6 +17,7 @@ from pydantic import SecretStr
 
 from hub.app import create_app
 from hub.contracts import STREAM_ALERTS, Alert
+from hub.gateway import CameraGateway
 from hub.settings import HubSettings
 from hub.store import AlertStore
 from xueliang.bus import InProcessBus
@@ -76,20 +78,23 @@ async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
         yield running
 
 
-async def _serve(tmp_path: Path, database_url: str) -> AsyncIterator[Hub]:
+async def _serve(
+    tmp_path: Path, database_url: str, gateway: CameraGateway | None = None, **overrides: Any
+) -> AsyncIterator[Hub]:
+    """`overrides`: more HubSettings fields (tokens, secret key, camera networks)."""
     port = free_port()
     settings = HubSettings(
         database_url=database_url,
         evidence_dir=tmp_path / "evidence",
         api_token=SecretStr(TOKEN),
         port=port,
+        **overrides,
     )
     settings.evidence_dir.mkdir()
     bus = InProcessBus(retry_delay_s=0.05)
     store = await AlertStore.open(database_url)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, bus, store), port=port, log_level="warning")
-    )
+    app = create_app(settings, bus, store, gateway=gateway)
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "the hub did not start"

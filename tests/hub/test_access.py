@@ -31,10 +31,14 @@ async def test_without_a_token_only_loopback_host_names_are_served(tmp_path: Pat
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "hub.example"])
-def test_a_public_bind_needs_a_token(host: str) -> None:
-    with pytest.raises(InsecureBindError):
-        create_app(HubSettings(host=host), InProcessBus(), None)  # type: ignore[arg-type]
-    create_app(HubSettings(host=host, api_token=TOKEN), InProcessBus(), None)  # type: ignore[arg-type]
+async def test_a_public_bind_needs_a_token(host: str, tmp_path: Path) -> None:
+    store = await AlertStore.open(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+    try:
+        with pytest.raises(InsecureBindError):
+            create_app(HubSettings(host=host), InProcessBus(), store)
+        create_app(HubSettings(host=host, api_token=TOKEN), InProcessBus(), store)
+    finally:
+        await store.close()
 
 
 async def test_signing_out_drops_the_cookie(hub: Hub) -> None:
