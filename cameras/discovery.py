@@ -103,6 +103,9 @@ def merge(found: Sequence[DiscoveredDevice]) -> list[DiscoveredDevice]:
     return list(by_reference.values())
 
 
+MAX_DEVICES = 1024
+
+
 class _Collector(asyncio.DatagramProtocol):
     def __init__(self, message_id: str, limit: int | None) -> None:
         self.message_id, self.limit = message_id, limit
@@ -120,9 +123,10 @@ class _Collector(asyncio.DatagramProtocol):
 
 async def discover(
     timeout_s: float = 3.0, *, targets: Sequence[tuple[str, int]] = (MULTICAST,),
-    limit: int | None = None,
+    limit: int = MAX_DEVICES,
 ) -> list[DiscoveredDevice]:  # fmt: skip
-    """Probe `targets` and collect answers for `timeout_s` (or until `limit` devices answered)."""
+    """Probe `targets` and collect answers for `timeout_s` (or until `limit` devices answered:
+    a flood of answers on the local network stops the window instead of growing memory)."""
     loop = asyncio.get_running_loop()
     message_id = f"urn:uuid:{uuid.uuid4()}"
     transport, collector = await loop.create_datagram_endpoint(

@@ -27,10 +27,12 @@ import httpx  # noqa: E402
 import onvif  # noqa: E402
 import zeep  # noqa: E402
 import zeep.helpers  # noqa: E402
+import zeep.transports  # noqa: E402
 from onvif.client import ONVIFService  # noqa: E402
 from onvif.definition import SERVICES  # noqa: E402
 from onvif.exceptions import ONVIFError  # noqa: E402
 
+from cameras.guarded_http import guarded_client  # noqa: E402
 from cameras.netguard import (  # noqa: E402
     DEVICE_SCHEMES,
     STREAM_SCHEMES,
@@ -176,8 +178,10 @@ def classify(error: BaseException) -> Reason:
     """What kind of failure an exception from onvif-zeep-async, zeep or aiohttp is."""
     if isinstance(error, ONVIFError) and error.__cause__ is not None:
         error = error.__cause__  # onvif's safe_func wraps what it catches
-    if isinstance(error, TimeoutError | aiohttp.ServerTimeoutError):
+    if isinstance(error, TimeoutError | aiohttp.ServerTimeoutError | httpx.TimeoutException):
         return "timeout"
+    if isinstance(error, DestinationRefused):
+        return "refused_destination"
     if isinstance(error, zeep.exceptions.Fault):
         codes = fault_codes(error)
         if "NotAuthorized" in codes or "FailedAuthentication" in codes:
@@ -187,7 +191,7 @@ def classify(error: BaseException) -> Reason:
         if error.status_code in (401, 403):
             return "bad_credentials"
         return "unsupported" if error.status_code in (404, 405) else "invalid_response"
-    if isinstance(error, aiohttp.ClientConnectionError | OSError):
+    if isinstance(error, aiohttp.ClientConnectionError | OSError | httpx.NetworkError):
         return "unreachable"
     return "invalid_response"
 
@@ -248,7 +252,12 @@ class _Device:
                 raise
             # Some devices want even this signed (against ONVIF core 5.9.1).
             answer = await self.call("devicemgmt", "GetSystemDateAndTime")
-        offset_s = clock_offset_s(answer, dt.datetime.now(dt.UTC))
+        try:
+            offset_s = clock_offset_s(answer, dt.datetime.now(dt.UTC))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise OnvifError(
+                "invalid_response", f"{self.where}: unreadable GetSystemDateAndTime answer"
+            ) from None
         self._dt_diff = dt.timedelta(seconds=offset_s)
         await self._drop("devicemgmt")  # its WS-Security token was made without the offset
         return offset_s
@@ -307,6 +316,12 @@ class _Device:
             encrypt=True, no_cache=True, dt_diff=self._dt_diff,
             binding_name=f"{{{definition['ns']}}}{definition['binding']}",
         )  # fmt: skip
+        # The library's own transport (aiohttp) follows redirects and reads answers whole: a
+        # device could send us to a forbidden address or fill our memory. Cameras mostly have
+        # self-signed certificates, hence no verification (as the library does).
+        client.transport = zeep.transports.AsyncTransport(
+            client=guarded_client(self.policy, self.timeout_s, verify=False)
+        )
         self._services[name] = client
         await client.setup()
         client.zeep_client.settings = _SAFE_SETTINGS
