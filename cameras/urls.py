@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^@/]*@)")
+# Anywhere in a text: error messages quote URLs in the middle of a sentence.
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^@/\s]*@)")
 
 
-def redact_url(url: str) -> str:
-    """`rtsp://user:secret@host/x` -> `rtsp://***@host/x`; other text is returned unchanged."""
-    return _USERINFO.sub(lambda match: f"{match.group('scheme')}***@", url)
+def redact_url(text: str) -> str:
+    """`rtsp://user:secret@host/x` -> `rtsp://***@host/x`, for every URL in `text`; other text
+    is returned unchanged."""
+    return _USERINFO.sub(lambda match: f"{match.group('scheme')}***@", text)
 
 
 def is_network_url(url: str) -> bool:

@@ -17,3 +17,8 @@ from cameras.urls import redact_url
 )
 def test_credentials_never_survive_redaction(url: str, redacted: str) -> None:
     assert redact_url(url) == redacted
+
+
+def test_urls_inside_a_sentence_are_redacted_too() -> None:
+    text = "cannot open rtsp://admin:s3cret@10.0.0.5/x (then http://u:p@h/y): refused"
+    assert redact_url(text) == "cannot open rtsp://***@10.0.0.5/x (then http://***@h/y): refused"
