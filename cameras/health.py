@@ -8,12 +8,33 @@ from dataclasses import dataclass, field
 from hub.contracts import CameraState
 
 FPS_WINDOW_S = 5.0
+STALL_FLOOR_S = 5.0
+STALL_FRAMES = 10
+
+
+def stall_deadline_s(fps: float | None) -> float:
+    """The watchdog's deadline: no packet for max(5 s, 10 frame intervals) means the stream is
+    stuck and gets reopened. An unknown rate gets the floor."""
+    if fps is None or fps <= 0:
+        return STALL_FLOOR_S
+    return max(STALL_FLOOR_S, STALL_FRAMES / fps)
+
+
+def is_stalled(
+    now_s: float, reading_since_s: float | None, last_packet_s: float, fps: float | None
+) -> bool:
+    """`reading_since_s`: when the reader last went back to the input (None while it waits on
+    the consumer or its pacing, which is no fault of the camera)."""
+    if reading_since_s is None:
+        return False
+    return now_s - max(reading_since_s, last_packet_s) > stall_deadline_s(fps)
 
 
 @dataclass
 class HealthTracker:
     """Online while frames arrive; degraded when they arrive at under half the expected rate or
-    the camera reconnected within the window; offline after `stall_s` without a frame."""
+    the camera reconnected within the window; offline after `stall_s` (or ten frame intervals of
+    a slow camera) without a frame."""
 
     expected_fps: float = 25.0
     stall_s: float = 5.0
@@ -47,7 +68,8 @@ class HealthTracker:
         return sum(n for _, n in recent[1:]) / span
 
     def state(self, now_s: float) -> CameraState:
-        if self.last_frame_s is None or now_s - self.last_frame_s > self.stall_s:
+        stall_s = max(self.stall_s, stall_deadline_s(self.expected_fps))  # slow cameras: 10 frames
+        if self.last_frame_s is None or now_s - self.last_frame_s > stall_s:
             return CameraState.OFFLINE
         recently_reconnected = (
             self._last_reconnect_s is not None and now_s - self._last_reconnect_s < FPS_WINDOW_S

@@ -5,6 +5,7 @@ Blocking: run it in a thread. Errors are `VideoError`s with redacted, user-facin
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,6 +16,9 @@ import numpy as np
 from cameras.urls import is_network_url, redact_url
 
 MAX_CONSECUTIVE_BAD_PACKETS = 50
+# Open deadline, per phase (connect and describe, then stream probing): a host that accepts and
+# never answers is given up within 5 s, FFmpeg's interrupt polling (0.1 s) included.
+OPEN_TIMEOUT_S = 4.5
 
 
 class VideoError(Exception):
@@ -68,16 +72,21 @@ class VideoReader:
         else:
             self._stream.thread_type = "AUTO"
         self.packets = 0  # video packets read: the camera's input rate, whatever is decoded
+        self.last_packet_s = time.monotonic()  # for the stall watchdog (read from another thread)
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps = float(rate) if rate else 25.0
 
-    def frames(self, keep: Any = None) -> Iterator[DecodedFrame]:
-        """Decoded frames in stream order; `keep(FrameInfo) -> bool` skips pixel conversion."""
+    def frames(self, keep: Any = None, stop: Any = None) -> Iterator[DecodedFrame]:
+        """Decoded frames in stream order; `keep(FrameInfo) -> bool` skips pixel conversion;
+        `stop() -> bool`, asked at every packet, ends the frames early."""
         index = 0
         bad_in_a_row = 0
         for packet in self._demux():
+            if stop is not None and stop():
+                return
             if packet.size:
                 self.packets += 1
+                self.last_packet_s = time.monotonic()
             if self._drop_non_key_packets and not packet.is_keyframe and packet.size:
                 continue
             try:
@@ -111,17 +120,24 @@ def open_video(
     *,
     keyframes_only: bool = False,
     keyframe_filter: KeyframeFilter = "packet",
-    open_timeout_s: float = 5.0,
+    open_timeout_s: float = OPEN_TIMEOUT_S,
     read_timeout_s: float = 5.0,
 ) -> VideoReader:
     options = {"rtsp_transport": "tcp"} if url.lower().startswith("rtsp") else {}
     timeout = (open_timeout_s, read_timeout_s) if is_network_url(url) else None
+    started_s = time.monotonic()
     try:
         container = av.open(url, mode="r", options=options, timeout=timeout)
     except FileNotFoundError:
         raise VideoError(f"video not found: {redact_url(url)}") from None
     except (av.error.FFmpegError, OSError) as error:
-        raise VideoError(f"cannot open video {redact_url(url)}: {_reason(error)}") from None
+        # An interrupted open surfaces as whatever the demuxer made of it ("invalid data"):
+        # say what happened instead.
+        if timeout is not None and time.monotonic() - started_s >= open_timeout_s:
+            reason = f"no answer within {open_timeout_s:g} s"
+        else:
+            reason = _reason(error)
+        raise VideoError(f"cannot open video {redact_url(url)}: {reason}") from None
     if not container.streams.video:
         container.close()
         raise VideoError(f"{redact_url(url)} has no video stream")

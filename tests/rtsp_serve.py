@@ -20,7 +20,7 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--clip", required=True, help="an MP4 file with H.264 video")
+    parser.add_argument("--clip", required=True, help="an MP4 or MPEG-TS file with H.264 video")
     parser.add_argument("--mount", default="/cam")
     args = parser.parse_args()
     Gst.init(None)
@@ -28,8 +28,11 @@ def main() -> None:
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
     factory = GstRtspServer.RTSPMediaFactory()
+    # MPEG-TS clips may change resolution mid-stream: h264parse then repeats SPS/PPS in band.
+    demux = "tsdemux" if args.clip.endswith(".ts") else "qtdemux"
     factory.set_launch(
-        f'( filesrc location="{args.clip}" ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 )'
+        f'( filesrc location="{args.clip}" ! {demux} ! h264parse config-interval=-1'
+        " ! rtph264pay name=pay0 pt=96 )"
     )
     factory.set_shared(False)
     server.get_mount_points().add_factory(args.mount, factory)

@@ -1,8 +1,17 @@
-"""Fixture side of `tests/rtsp_serve.py`: start, kill and restart GStreamer's RTSP server."""
+"""Fixture side of `tests/rtsp_serve.py`: start, kill and restart GStreamer's RTSP server; and
+the faulty stand-ins of the fault tests (a silent port, a garbage server, a stalling proxy)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import random
+import socket
 import subprocess
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,3 +56,116 @@ class RtspServer:
             self.process.kill()
             self.process.wait(timeout=10)
             self.process = None
+
+
+# --- faulty stand-ins and helpers for the fault tests ---
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+FIGURES = ARTIFACTS / "rtsp-faults.json"
+
+
+def record_figures(**figures: float) -> None:
+    """Merge measured figures (seconds) into `test-artifacts/rtsp-faults.json`."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        known = json.loads(FIGURES.read_text())
+    except (FileNotFoundError, ValueError):
+        known = {}
+    known.update({name: round(value, 2) for name, value in figures.items()})
+    FIGURES.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n")
+
+
+async def wait_for(condition: Callable[[], object], timeout_s: float) -> float:
+    """Seconds until `condition()` held (polled every 0.05 s); fails after `timeout_s`."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout_s:
+            raise AssertionError(f"not within {timeout_s} s")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+class SilentListener:
+    """A TCP port that accepts connections and never says a word (a hung camera)."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._socket.getsockname()[1])
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, name="silent", daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):  # closed
+            while True:
+                connection, _ = self._socket.accept()
+                self._held.append(connection)
+                self.accepted += 1
+
+    def close(self) -> None:
+        self._socket.close()
+        for connection in self._held:
+            connection.close()
+
+
+class GarbageServer(SilentListener):
+    """Answers every connection with random bytes, then hangs up (a corrupt stream)."""
+
+    def _accept(self) -> None:
+        rng = random.Random(7)
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = self._socket.accept()
+                self.accepted += 1
+                with connection, contextlib.suppress(OSError):
+                    connection.recv(4096)
+                    connection.sendall(rng.randbytes(16 * 1024))
+
+
+class StallingProxy:
+    """A TCP proxy on the event loop; `stall()` stops forwarding on the connections open so far
+    (they stay open, like a camera whose encoder hung); later connections flow again."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = 0
+        self.connections = 0
+        self._generation = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    def stall(self) -> None:
+        self._generation += 1
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        generation = self._generation
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pump(source, sink, generation))
+            self._tasks.add(task)
+
+    async def _pump(
+        self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, generation: int
+    ) -> None:
+        try:
+            while data := await source.read(65536):
+                if self._generation != generation:
+                    await asyncio.Event().wait()  # stalled: hold the connection, say nothing
+                sink.write(data)
+                await sink.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            sink.close()

@@ -1,5 +1,6 @@
 """A camera over real RTSP (GStreamer's server): frames flow, the server dies and comes back,
-the worker reconnects by itself and reports the camera's health on the way."""
+the worker reconnects by itself and reports the camera's health on the way; the outage raises
+one device-fault alert, which ends when the camera is back."""
 
 from __future__ import annotations
 
@@ -13,16 +14,24 @@ import pytest
 
 from cameras.backoff import Backoff
 from cameras.source import SourceOptions
-from hub.contracts import CameraHealth, CameraState, GeoPoint
+from hub.contracts import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    CameraHealth,
+    CameraState,
+    GeoPoint,
+    Level,
+    alert_id,
+)
 from tests.fakes import RecordingDetector
-from tests.rtsp_server import RtspServer
+from tests.rtsp_server import ARTIFACTS, RtspServer, record_figures, wait_for
 from xueliang.config import default_camera
 from xueliang.inference import InferenceThread, batching
 from xueliang.supervise import CameraWatch
 
 CLIP = Path(__file__).with_name("data") / "vtest-20s.mp4"
 CANARY = "c4n4ry%40pw"  # a password (percent-encoded "@") that must surface nowhere
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 @pytest.fixture
@@ -33,16 +42,6 @@ def rtsp_server() -> Iterator[RtspServer]:
     server.kill()
 
 
-async def wait_for(condition: object, timeout_s: float) -> float:
-    """Seconds until `condition()` held; fails after `timeout_s`."""
-    started = time.monotonic()
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() - started > timeout_s:
-            raise AssertionError(f"not within {timeout_s} s")
-        await asyncio.sleep(0.1)
-    return time.monotonic() - started
-
-
 async def test_camera_survives_its_rtsp_server_dying_for_ten_seconds(
     rtsp_server: RtspServer,
 ) -> None:
@@ -51,9 +50,10 @@ async def test_camera_survives_its_rtsp_server_dying_for_ten_seconds(
         update={"id": "rtsp-cam", "location": GeoPoint(lat=31.0, lon=121.0)}
     )
     reports: list[CameraHealth] = []
+    alerts_seen: list[tuple[float, Alert]] = []
 
-    async def alerts(_alert: object) -> None:
-        return None
+    async def alerts(alert: Alert) -> None:
+        alerts_seen.append((time.monotonic(), alert))
 
     async def health(report: CameraHealth) -> None:
         reports.append(report)
@@ -65,6 +65,7 @@ async def test_camera_survives_its_rtsp_server_dying_for_ten_seconds(
         watch = CameraWatch(
             camera, batched, alerts, health,
             SourceOptions(realtime=False), backoff=Backoff(), health_interval_s=1.0,
+            offline_alarm_s=3.0,
         )  # fmt: skip
         task = asyncio.create_task(watch.run(stop))
         await wait_for(lambda: reports and reports[-1].state is CameraState.ONLINE, 20)
@@ -77,11 +78,34 @@ async def test_camera_survives_its_rtsp_server_dying_for_ten_seconds(
         await wait_for(lambda: reports[-1].state is CameraState.OFFLINE, 15)
         await asyncio.sleep(max(0.0, killed_at + 10 - time.monotonic()))  # away 10 s in all
         frames_during_outage = sum(detector.calls)
+        raised_during_outage = list(alerts_seen)
         rtsp_server.start()
         back_s = await wait_for(lambda: sum(detector.calls) > frames_during_outage, 15)
+        await wait_for(lambda: len(alerts_seen) >= 2, 10)  # the device fault clears
+        assert not task.done()  # the same watch all along: no worker restart
         stop.set()
         await asyncio.wait_for(task, 10)
     inference.close()
+    assert len(raised_during_outage) == 1
+    raised_at, raised = raised_during_outage[0]
+    assert raised.kind is AlertKind.DEVICE_FAULT and raised.level is Level.BLUE
+    assert raised.status is AlertStatus.ACTIVE and raised.revision == 0
+    assert raised.id == alert_id("rtsp-cam", "device", "offline", raised.started_at)
+    assert raised.location == camera.location and raised.grid_cell == camera.grid_cell
+    assert [a.id for _, a in alerts_seen] == [raised.id, raised.id]  # one alert, then its end
+    cleared = alerts_seen[1][1]
+    assert cleared.revision == 1 and cleared.status is AlertStatus.ENDED
+    assert cleared.ended_at is not None and cleared.ended_at > raised.started_at
+    offline_alert_s = raised_at - killed_at
+    assert 3.0 < offline_alert_s < 10.0  # offline after the stall (5 s), alarm 3 s later
+    # The alert starts when the health first said offline, and comes the threshold later.
+    assert any(
+        r.state is CameraState.OFFLINE
+        and abs((r.reported_at - raised.started_at).total_seconds()) < 1.0
+        for r in reports
+    )
+    offline_to_alert_s = (raised.updated_at - raised.started_at).total_seconds()
+    assert 3.0 < offline_to_alert_s < 4.0  # offline_alarm_s, polled every 0.5 s
     assert back_s < 10  # frames flow again within 10 s of the server's return
     assert watch.opened >= 2 and watch.tracker.reconnects >= 1
     errors = [r.last_error for r in reports if r.last_error]
@@ -92,4 +116,9 @@ async def test_camera_survives_its_rtsp_server_dying_for_ten_seconds(
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "rtsp-recovery.json").write_text(
         json.dumps({"frames_again_after_server_return_s": round(back_s, 2)}) + "\n"
+    )
+    record_figures(
+        server_return_to_frames_s=back_s,
+        server_kill_to_device_fault_alert_s=offline_alert_s,
+        offline_to_device_fault_alert_s=offline_to_alert_s,  # offline_alarm_s is 3 s here
     )

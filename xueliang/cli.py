@@ -62,8 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     hub = commands.add_parser("hub", help="serve the hub (settings from XUELIANG_* variables)")
     hub.add_argument("--log-level", default="info")
 
-    worker = commands.add_parser("worker", help="watch the cameras of a config file")
-    worker.add_argument("--config", type=Path, required=True)
+    worker = commands.add_parser(
+        "worker", help="watch cameras: the hub's fleet, or a config file's (shared by leases)"
+    )
+    fleet = worker.add_mutually_exclusive_group(required=True)
+    fleet.add_argument(
+        "--hub", help="hub URL: run its registered cameras (token: XUELIANG_WORKER_TOKEN)"
+    )
+    fleet.add_argument("--config", type=Path, help="YAML file of cameras")
     worker.add_argument(
         "--metrics-port", type=int, default=9108, help="Prometheus on 127.0.0.1 (0: off)"
     )
@@ -125,11 +131,17 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await serve_hub(args.log_level)
     if args.command == "worker":
         from xueliang.config import load_cameras
-        from xueliang.services import run_worker
+        from xueliang.fleet import FleetSource
+        from xueliang.fleet_source import HubFleet
+        from xueliang.services import run_worker, static_fleet
 
-        cameras = load_cameras(args.config)
+        source: FleetSource
+        if args.hub:
+            source = HubFleet(args.hub, os.environ.get("XUELIANG_WORKER_TOKEN"))
+        else:
+            source = static_fleet(load_cameras(args.config))
         inference = load_inference(args.model, args.device)
-        return await run_worker(cameras, inference, args.metrics_port)
+        return await run_worker(source, inference, args.metrics_port)
     raise AssertionError(args.command)
 
 

@@ -1,8 +1,10 @@
 """Keep a camera running through every fault: reopen with jittered backoff, report health.
 
-The shell around `CameraRun`: a stream that ends or fails is reopened after a delay that grows
-with consecutive failures; health (from the reader's packet counter) goes out every
-`health_interval_s` and at once when the state changes.
+The shell around `CameraRun`: a stream that ends, fails or stalls (the source's watchdog) is
+reopened after a delay that grows with consecutive failures and resets after a run that streamed
+for `HEALTHY_RUN_S`; health (from the reader's packet counter) goes out every
+`health_interval_s` and at once when the state changes. A camera offline longer than
+`offline_alarm_s` raises one blue device-fault alert through the alert sink, ended on its return.
 """
 
 from __future__ import annotations
@@ -18,9 +20,15 @@ from datetime import UTC, datetime, timedelta
 
 from cameras.backoff import Backoff
 from cameras.health import HealthTracker
+from cameras.offline_alarm import (
+    FaultChange,
+    OfflineAlarm,
+    device_fault_alert,
+    device_fault_cleared,
+)
 from cameras.pyav import VideoError
 from cameras.source import SourceOptions
-from hub.contracts import CameraHealth, CameraSpec
+from hub.contracts import Alert, CameraHealth, CameraSpec
 from xueliang.evidence_store import EvidenceFolder
 from xueliang.inference import BatchedInference
 from xueliang.worker import AlertSink, CameraRun
@@ -29,6 +37,7 @@ log = logging.getLogger("xueliang.camera")
 
 HealthSink = Callable[[CameraHealth], Awaitable[None]]
 POLL_S = 0.5
+HEALTHY_RUN_S = 10.0  # a run that streamed this long resets the backoff
 
 
 @dataclass
@@ -39,12 +48,19 @@ class CameraWatch:
     health_sink: HealthSink
     options: SourceOptions
     evidence: EvidenceFolder | None = None
+    unseal: Callable[[str], str] | None = None  # opens the camera's sealed password, per run
     backoff: Backoff = field(default_factory=Backoff)
     health_interval_s: float = 10.0
+    offline_alarm_s: float = 60.0  # offline this long raises a device-fault alert
     tracker: HealthTracker = field(default_factory=HealthTracker)
     opened: int = 0  # how many times the stream was opened
     _current: CameraRun | None = field(default=None, init=False)
     _counted: int = field(default=0, init=False)  # packets already fed to the tracker
+    _alarm: OfflineAlarm = field(init=False)
+    _fault: Alert | None = field(default=None, init=False)  # the active device-fault alert
+
+    def __post_init__(self) -> None:
+        self._alarm = OfflineAlarm(self.offline_alarm_s)
 
     async def run(self, stop: asyncio.Event) -> None:
         health = asyncio.create_task(self._report_health(stop))
@@ -62,9 +78,11 @@ class CameraWatch:
                 self.tracker.reconnected(time.monotonic())
             self.opened += 1
             self._current = CameraRun(
-                self.camera, self.inference, self.sink, self.options, evidence=self.evidence
-            )
+                self.camera, self.inference, self.sink, self.options, evidence=self.evidence,
+                unseal=self.unseal,
+            )  # fmt: skip
             self._counted = 0
+            started_s = time.monotonic()
             work = asyncio.create_task(self._current.run())
             stopper = asyncio.create_task(stop.wait())
             await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -74,18 +92,24 @@ class CameraWatch:
                 with contextlib.suppress(asyncio.CancelledError, VideoError):
                     await work
                 return
+            if self._streamed(started_s):
+                failures = 0
+            # An end counts as a failure too: a stream that ends at once must not spin.
+            failures += 1
             error = work.exception()
             if isinstance(error, VideoError):
-                failures += 1
                 self.tracker.failed(str(error))  # already redacted
                 log.warning("camera %s: %s", self.camera.id, error)
             elif error is not None:
                 raise error
-            else:
-                failures = 0  # the input ended normally (a file): reopen at once
             delay_s = self.backoff.delay_s(failures, random.random())  # noqa: S311 (jitter)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay_s)
+
+    def _streamed(self, started_s: float) -> bool:
+        run = self._current
+        packets = run.source.packets_in if run is not None and run.source is not None else 0
+        return packets > 0 and time.monotonic() - started_s >= HEALTHY_RUN_S
 
     async def _report_health(self, stop: asyncio.Event) -> None:
         last_state = None
@@ -103,7 +127,29 @@ class CameraWatch:
             if state != last_state or now - last_sent >= self.health_interval_s:
                 await self.health_sink(self.snapshot(now))
                 last_state, last_sent = state, now
+            change = self._alarm.observe(now, state)
+            if change is not None:
+                await self._send_fault(change, now)
             await asyncio.sleep(POLL_S)
+
+    async def _send_fault(self, change: FaultChange, now_s: float) -> None:
+        wall = datetime.now(UTC)
+        if change.type == "raised":
+            started_at = wall - timedelta(seconds=now_s - change.offline_since_s)
+            alert = device_fault_alert(self.camera, started_at=started_at, at=wall)
+            self._fault = alert
+            since = started_at.isoformat(timespec="seconds")
+            log.warning("camera %s: offline since %s: device fault", self.camera.id, since)
+        elif self._fault is not None:
+            alert = device_fault_cleared(self._fault, at=wall)
+            self._fault = None
+            log.info("camera %s: back, device fault cleared", self.camera.id)
+        else:
+            return
+        metrics = self.inference.metrics
+        if metrics is not None:
+            metrics.alerts.labels(self.camera.id, alert.kind.value, alert.status.value).inc()
+        await self.sink(alert)
 
     def snapshot(self, now_s: float) -> CameraHealth:
         tracker = self.tracker

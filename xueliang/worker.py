@@ -6,6 +6,7 @@ source (decode thread, sampler) -> inference thread -> analyzer (zones, rules) -
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -77,13 +78,7 @@ class CameraRun:
         """Watch until the input ends (never, for a looped source); active alerts end with it."""
         sampling = self.camera.sampling
         sampler = FrameSampler(sampling.interval_s, sampling.keyframes_only)
-        options = SourceOptions(
-            realtime=self.source_options.realtime,
-            loop_forever=self.source_options.loop_forever,
-            lossless=self.source_options.lossless,
-            keyframes_only=sampling.keyframes_only,
-            queue_size=self.source_options.queue_size,
-        )
+        options = dataclasses.replace(self.source_options, keyframes_only=sampling.keyframes_only)
 
         def keep(info: FrameInfo) -> bool:
             return sampler.keep(info.pts_s, info.is_keyframe)
