@@ -120,13 +120,18 @@ class ProbeRequest(Schema):
     password: Password | None = None
 
 
+class PtzPreset(Schema):
+    token: str
+    name: str = ""
+
+
 class ProbeReport(Schema):
     """What an ONVIF device says about itself (URLs already checked against the allowed nets)."""
 
     device: DeviceInfo
     profiles: list[StreamProfile]
     snapshot_url: str | None = None
-    ptz_presets: list[str] = Field(default_factory=list)
+    ptz_presets: list[PtzPreset] = Field(default_factory=list)
 
     def pick(self, token: str | None) -> StreamProfile | None:
         """The profile named, or the main stream (most pixels) among those with a URL."""
@@ -136,14 +141,34 @@ class ProbeReport(Schema):
         return max(usable, key=lambda p: (p.width or 0) * (p.height or 0), default=None)
 
 
+class DiscoverRequest(Schema):
+    timeout_s: float = Field(default=3.0, gt=0, le=10, description="How long to listen")
+
+
+class Discovered(Schema):
+    """A device that answered WS-Discovery; `allowed`: its address is in the camera networks."""
+
+    endpoint_reference: str
+    xaddrs: list[str]
+    scopes: list[str]
+    host: str | None = None
+    port: int | None = None
+    allowed: bool = False
+
+
+class GotoPreset(Schema):
+    preset: str = Field(min_length=1, max_length=64, description="Preset token")
+
+
 class CameraRecord(Placement):
     """What the registry stores (beside the username and the sealed password)."""
 
     id: Identifier
     stream_url: str
     snapshot_url: str | None = None
-    onvif: OnvifEndpoint | None = None
+    onvif: OnvifEndpoint | None = None  # `profile`: the token of the stream in use
     device: DeviceInfo | None = None
+    ptz_presets: list[PtzPreset] = Field(default_factory=list)
 
 
 class CameraPublic(CameraRecord):

@@ -22,6 +22,9 @@ from hub.camera_models import (
     CameraPublic,
     CameraRecord,
     CameraUpdate,
+    Discovered,
+    DiscoverRequest,
+    GotoPreset,
     OnvifEndpoint,
     ProbeReport,
     ProbeRequest,
@@ -41,7 +44,7 @@ log = logging.getLogger("xueliang.hub.cameras")
 Integrator = Annotated[Role, Depends(require_roles(Role.INTEGRATOR))]
 Worker = Annotated[Role, Depends(require_roles(Role.WORKER))]
 CameraId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-RESERVED_IDS = frozenset({"health", "probe"})  # sibling routes under /api/cameras/
+RESERVED_IDS = frozenset({"health", "probe", "discover"})  # sibling routes under /api/cameras/
 _STATUS = {"timeout": 504, "unreachable": 502, "no_frame": 502, "invalid_response": 502}
 
 
@@ -106,6 +109,16 @@ class CameraService:
             raise HTTPException(422, f"the device offers no {wanted} with a usable stream URL")
         return profile.stream_url, report.snapshot_url, report
 
+    @staticmethod
+    def with_profile(
+        onvif: OnvifEndpoint | None, report: ProbeReport | None
+    ) -> OnvifEndpoint | None:
+        """The endpoint with the profile token in use recorded (PTZ calls name it)."""
+        if onvif is None or report is None or onvif.profile is not None:
+            return onvif
+        chosen = report.pick(None)
+        return onvif if chosen is None else onvif.model_copy(update={"profile": chosen.token})
+
 
 def add_camera_routes(app: FastAPI, service: CameraService) -> None:
     app.add_exception_handler(CameraAccessError, _on_access_error)  # type: ignore[arg-type]
@@ -114,6 +127,24 @@ def add_camera_routes(app: FastAPI, service: CameraService) -> None:
     async def probe(body: ProbeRequest, _who: Integrator) -> ProbeReport:
         password = None if body.password is None else body.password.get_secret_value()
         return await service.gateway.probe_onvif(body.onvif, Credentials(body.username, password))
+
+    @app.post("/api/cameras/discover", response_model=list[Discovered])
+    async def discover(body: DiscoverRequest, _who: Integrator) -> list[Discovered]:
+        """WS-Discovery on the hub's network; `allowed` says which may be registered."""
+        return await service.gateway.discover(body.timeout_s)
+
+    @app.post("/api/cameras/{camera_id}/ptz/goto", status_code=204)
+    async def ptz_goto(camera_id: CameraId, body: GotoPreset, _who: Integrator) -> Response:
+        camera = await service.known(camera_id)
+        if camera.record.onvif is None:
+            raise HTTPException(422, "PTZ needs a camera registered by ONVIF")
+        if body.preset not in {preset.token for preset in camera.record.ptz_presets}:
+            raise HTTPException(422, f"the camera has no preset {body.preset!r}")
+        await service.gateway.goto_preset(
+            camera.record.onvif, service.credentials(camera), body.preset
+        )
+        log.info("camera %s sent to preset %s", camera_id, body.preset)
+        return Response(status_code=204)
 
     @app.post("/api/cameras", status_code=201, response_model=CameraPublic)
     async def register(body: CameraCreate, _who: Integrator) -> CameraPublic:
@@ -128,7 +159,9 @@ def add_camera_routes(app: FastAPI, service: CameraService) -> None:
         fields = body.model_dump(exclude={"id", "rtsp_url", "onvif", "username", "password"})
         record = CameraRecord(
             **fields, id=camera_id, stream_url=stream_url, snapshot_url=snapshot_url,
-            onvif=body.onvif, device=None if report is None else report.device,
+            onvif=service.with_profile(body.onvif, report),
+            device=None if report is None else report.device,
+            ptz_presets=[] if report is None else report.ptz_presets,
         )  # fmt: skip
         try:
             stored = await service.registry.add(record, body.username, sealed, _now())

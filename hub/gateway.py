@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from hub.camera_models import OnvifEndpoint, ProbeReport
+from hub.camera_models import Discovered, OnvifEndpoint, ProbeReport
 
 Reason = Literal[
     "refused_destination",  # the URL's form or its network is not allowed
@@ -56,3 +56,11 @@ class CameraGateway(Protocol):
         self, stream_url: str, snapshot_url: str | None, credentials: Credentials
     ) -> bytes:
         """A JPEG: from the device's snapshot URL when it has one, else a decoded frame."""
+
+    async def discover(self, timeout_s: float) -> list[Discovered]:
+        """ONVIF devices answering a WS-Discovery probe within `timeout_s`."""
+
+    async def goto_preset(
+        self, endpoint: OnvifEndpoint, credentials: Credentials, preset_token: str
+    ) -> None:
+        """Send a PTZ camera to a preset (of the endpoint's profile)."""

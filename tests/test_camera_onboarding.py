@@ -19,6 +19,7 @@ from tests.canary import CANARY_PASSWORD, CANARY_USER, leaks
 from tests.fakes import RecordingDetector
 from tests.hub.conftest import Hub, _serve
 from tests.onvif_sim import DeviceConfig, OnvifSimulator, SimProfile
+from tests.onvif_sim.fixtures import discovery_responder
 from tests.rtsp_server import RtspServer
 from xueliang.fleet_source import HubFleet
 from xueliang.gateway import CameraAccess, network_policy
@@ -101,7 +102,16 @@ async def test_camera_registered_by_onvif_goes_online_with_a_snapshot(
         assert snapshot.status_code == 200 and snapshot.content[:2] == b"\xff\xd8"
         assert onvif_device.records.snapshots == 1  # from the device's snapshot URI
 
+        published: list[bytes] = []
+        publish = hub.bus.publish
+
+        async def spy(stream: str, data: bytes) -> str:
+            published.append(data)
+            return await publish(stream, data)
+
+        hub.bus.publish = spy  # type: ignore[method-assign]
         health = await _run_fleet_until_online(hub, "gate")
+        assert published and not leaks(b"\n".join(published))  # no bus message carries it
         assert health.input_fps > 0 and health.last_error is None
         shown = (await client.get("/api/cameras/health", headers={})).status_code
         assert shown == 401  # camera health is an operator view; the integrator sees cameras
@@ -165,3 +175,36 @@ async def _run_fleet_until_online(hub: Hub, camera_id: str) -> CameraHealth:
     finally:
         inference.close()
     return CameraHealth.model_validate(online[0])
+
+
+async def test_discover_register_and_send_to_a_ptz_preset(
+    tmp_path: Path, onvif_device: OnvifSimulator
+) -> None:
+    xaddr = f"http://127.0.0.1:{onvif_device.port}/onvif/device_service"
+    async with discovery_responder(xaddr) as (_, address):
+        gateway = CameraAccess(network_policy("127.0.0.1/32"), discovery_targets=[address])
+        async for hub in _serve(
+            tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}", gateway,
+            integrator_token=SecretStr(INTEGRATOR), secret_key=SecretStr(KEY),
+        ):  # fmt: skip
+            async with integrator(hub) as client:
+                found = await client.post("/api/cameras/discover", json={"timeout_s": 0.5})
+                assert found.status_code == 200, found.text
+                [device] = found.json()
+                assert (device["host"], device["port"]) == ("127.0.0.1", onvif_device.port)
+                assert device["allowed"] is True
+                created = await client.post(
+                    "/api/cameras",
+                    json={"id": "dome", "onvif": {"host": device["host"], "port": device["port"]},
+                          "username": CANARY_USER, "password": CANARY_PASSWORD,
+                          "location": {"lat": 30.6, "lon": 104.1}},
+                )  # fmt: skip
+                assert created.status_code == 201, created.text
+                camera = created.json()
+                assert camera["onvif"]["profile"] == "cam"
+                assert [p["token"] for p in camera["ptz_presets"]] == ["1", "2"]
+                moved = await client.post("/api/cameras/dome/ptz/goto", json={"preset": "2"})
+                assert moved.status_code == 204, moved.text
+                assert onvif_device.records.gotos == [("cam", "2")]
+                unknown = await client.post("/api/cameras/dome/ptz/goto", json={"preset": "9"})
+                assert unknown.status_code == 422

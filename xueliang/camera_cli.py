@@ -35,6 +35,11 @@ def add_parser(commands: Any) -> None:
     snapshot = actions.add_parser("snapshot", help="save a JPEG from the camera")
     snapshot.add_argument("camera_id")
     snapshot.add_argument("--out", type=Path, required=True)
+    discover = actions.add_parser("discover", help="find ONVIF devices (WS-Discovery, hub's LAN)")
+    discover.add_argument("--timeout", type=float, default=3.0, help="seconds to listen")
+    ptz = actions.add_parser("ptz", help="send a PTZ camera to one of its presets")
+    ptz.add_argument("camera_id")
+    ptz.add_argument("--preset", required=True, help="preset token (see `show`)")
     probe = actions.add_parser("probe", help="ask an ONVIF device what it offers")
     _source_arguments(probe, onvif_only=True)
     add = actions.add_parser("add", help="register a camera (RTSP URL or ONVIF device)")
@@ -107,6 +112,13 @@ def _act(hub: httpx.Client, args: argparse.Namespace) -> int:
         response = _send(hub, "GET", f"/api/cameras/{args.camera_id}/snapshot.jpg")
         args.out.write_bytes(response.content)
         print(f"saved {len(response.content)} bytes to {args.out}")
+    elif action == "discover":
+        for device in _call(hub, "POST", "/api/cameras/discover", {"timeout_s": args.timeout}):
+            note = "" if device["allowed"] else "\t(outside XUELIANG_CAMERA_NETWORKS)"
+            print(f"{device['host']}:{device['port']}\t{device['endpoint_reference']}{note}")
+    elif action == "ptz":
+        _call(hub, "POST", f"/api/cameras/{args.camera_id}/ptz/goto", {"preset": args.preset})
+        print(f"{args.camera_id} sent to preset {args.preset}")
     elif action == "probe":
         body = {"onvif": _onvif(args), **_credentials(args)}
         _print(_call(hub, "POST", "/api/cameras/probe", body))

@@ -4,9 +4,12 @@ and the decoder. It lives in the composition root because the hub must not impor
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import cv2
 
+from cameras.discovery import MULTICAST, DiscoveredDevice, discover
 from cameras.netguard import (
     DEVICE_SCHEMES,
     STREAM_SCHEMES,
@@ -14,10 +17,17 @@ from cameras.netguard import (
     NetworkPolicy,
     check_destination,
 )
-from cameras.onvif import OnvifDevice, OnvifError, fetch_snapshot, probe_device
+from cameras.onvif import OnvifDevice, OnvifError, fetch_snapshot, goto_preset, probe_device
 from cameras.pyav import VideoError, open_video
 from cameras.urls import with_credentials
-from hub.camera_models import DeviceInfo, OnvifEndpoint, ProbeReport, StreamProfile
+from hub.camera_models import (
+    DeviceInfo,
+    Discovered,
+    OnvifEndpoint,
+    ProbeReport,
+    PtzPreset,
+    StreamProfile,
+)
 from hub.gateway import CameraAccessError, Credentials
 
 SNAPSHOT_QUALITY = 85
@@ -31,9 +41,50 @@ def network_policy(setting: str | None) -> NetworkPolicy:
 
 
 class CameraAccess:
-    def __init__(self, policy: NetworkPolicy, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, policy: NetworkPolicy, timeout_s: float = 5.0,
+        discovery_targets: Sequence[tuple[str, int]] = (MULTICAST,),
+    ) -> None:  # fmt: skip
         self.policy = policy
         self.timeout_s = timeout_s
+        self.discovery_targets = tuple(discovery_targets)
+        self._discovering = asyncio.Lock()  # one probe at a time: answers are per message id
+
+    async def discover(self, timeout_s: float) -> list[Discovered]:
+        async with self._discovering:
+            found = await discover(timeout_s, targets=self.discovery_targets)
+        return [self._discovered(device) for device in found]
+
+    async def goto_preset(
+        self, endpoint: OnvifEndpoint, credentials: Credentials, preset_token: str
+    ) -> None:
+        if endpoint.profile is None:
+            raise CameraAccessError("unsupported", "the camera has no ONVIF profile recorded")
+        try:
+            await goto_preset(
+                endpoint.host, endpoint.port, credentials.username or "",
+                credentials.password or "", endpoint.profile, preset_token, policy=self.policy,
+                timeout_s=self.timeout_s, scheme=endpoint.scheme,
+            )  # fmt: skip
+        except OnvifError as error:
+            raise CameraAccessError(error.reason, str(error)) from None
+
+    def _discovered(self, device: DiscoveredDevice) -> Discovered:
+        """The first XAddr's host and port (what a probe needs), and whether it is allowed."""
+        host = port = None
+        for xaddr in device.xaddrs:
+            try:
+                parts = urlsplit(xaddr)
+                host, port = parts.hostname, parts.port or 80
+            except ValueError:
+                continue
+            if host:
+                break
+        return Discovered(
+            endpoint_reference=device.endpoint_reference, xaddrs=list(device.xaddrs),
+            scopes=list(device.scopes), host=host, port=port,
+            allowed=host is not None and self.policy.allows(host),
+        )  # fmt: skip
 
     async def check_stream_url(self, url: str) -> None:
         await self._checked(url, STREAM_SCHEMES)
@@ -113,5 +164,5 @@ def _report(device: OnvifDevice) -> ProbeReport:
         ),
         profiles=profiles,
         snapshot_url=snapshot,
-        ptz_presets=[preset.name or preset.token for preset in device.ptz_presets],
+        ptz_presets=[PtzPreset(token=p.token, name=p.name) for p in device.ptz_presets],
     )
