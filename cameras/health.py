@@ -34,7 +34,7 @@ def is_stalled(
 class HealthTracker:
     """Online while frames arrive; degraded when they arrive at under half the expected rate or
     the camera reconnected within the window; offline after `stall_s` (or ten frame intervals of
-    a slow camera) without a frame."""
+    a slow camera) without a frame, and at once after a permanent failure (until a frame)."""
 
     expected_fps: float = 25.0
     stall_s: float = 5.0
@@ -43,11 +43,13 @@ class HealthTracker:
     last_frame_s: float | None = None
     _arrivals: deque[tuple[float, int]] = field(default_factory=deque)
     _last_reconnect_s: float | None = None
+    _halted: bool = False  # a permanent failure: no frames until someone fixes the camera
 
     def frame(self, now_s: float, count: int = 1) -> None:
         """`count` frames arrived by `now_s` (a poller may report several at once)."""
         if count <= 0:
             return
+        self._halted = False
         self.last_frame_s = now_s
         self._arrivals.append((now_s, count))
         while self._arrivals and now_s - self._arrivals[0][0] > FPS_WINDOW_S:
@@ -57,8 +59,9 @@ class HealthTracker:
         self.reconnects += 1
         self._last_reconnect_s = now_s
 
-    def failed(self, reason: str) -> None:
+    def failed(self, reason: str, permanent: bool = False) -> None:
         self.last_error = reason[:500]
+        self._halted = permanent
 
     def fps(self, now_s: float) -> float:
         recent = [(t, n) for t, n in self._arrivals if now_s - t <= FPS_WINDOW_S]
@@ -69,7 +72,7 @@ class HealthTracker:
 
     def state(self, now_s: float) -> CameraState:
         stall_s = max(self.stall_s, stall_deadline_s(self.expected_fps))  # slow cameras: 10 frames
-        if self.last_frame_s is None or now_s - self.last_frame_s > stall_s:
+        if self._halted or self.last_frame_s is None or now_s - self.last_frame_s > stall_s:
             return CameraState.OFFLINE
         recently_reconnected = (
             self._last_reconnect_s is not None and now_s - self._last_reconnect_s < FPS_WINDOW_S

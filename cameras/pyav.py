@@ -1,10 +1,13 @@
 """The PyAV adapter: the only module that imports av. Opens a stream or file and decodes frames.
 
-Blocking: run it in a thread. Errors are `VideoError`s with redacted, user-facing messages.
+Blocking: run it in a thread. Errors are `VideoError`s with redacted, user-facing messages and a
+`reason`: permanent ones (bad credentials, no such stream, unsupported) need a person to fix the
+camera's registration, so callers stop hammering the camera; the others are worth a retry.
 """
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,8 +24,71 @@ MAX_CONSECUTIVE_BAD_PACKETS = 50
 OPEN_TIMEOUT_S = 4.5
 
 
+Reason = Literal[
+    "bad_credentials",  # RTSP 401
+    "forbidden",  # RTSP 403: the account may not see the stream (or is locked)
+    "not_found",  # RTSP 404, a missing file
+    "unsupported",  # no video stream, unknown protocol, format or codec
+    "timeout",  # no answer within the deadline, or the stream stalled
+    "unreachable",  # refused, reset, no route
+    "invalid_data",  # corrupt or garbage input
+    "failed",  # anything else (5xx, other 4xx such as 453 Not Enough Bandwidth)
+]
+PERMANENT: frozenset[Reason] = frozenset(
+    {"bad_credentials", "forbidden", "not_found", "unsupported"}
+)
+
+# Checked in order: the first type the error is an instance of wins (subclasses first). PyAV
+# raises FFmpeg's RTSP status codes 401, 403 and 404 as these HTTP error types (checked against
+# GStreamer's RTSP server in tests/test_rtsp_auth.py).
+_BY_TYPE: tuple[tuple[type[BaseException], Reason], ...] = (
+    (av.error.HTTPUnauthorizedError, "bad_credentials"),
+    (av.error.HTTPForbiddenError, "forbidden"),
+    (av.error.HTTPNotFoundError, "not_found"),
+    (FileNotFoundError, "not_found"),
+    (av.error.ProtocolNotFoundError, "unsupported"),
+    (av.error.DemuxerNotFoundError, "unsupported"),
+    (av.error.DecoderNotFoundError, "unsupported"),
+    (av.error.PatchWelcomeError, "unsupported"),  # FFmpeg: not implemented
+    (TimeoutError, "timeout"),
+    (ConnectionError, "unreachable"),
+    (av.error.InvalidDataError, "invalid_data"),
+)
+_UNREACHABLE_ERRNOS = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN,
+                                 errno.ENETDOWN, errno.EADDRNOTAVAIL})  # fmt: skip
+_ADVICE: dict[Reason, str] = {
+    "bad_credentials": "the camera rejected the username or password (RTSP 401): "
+    "fix them with `xueliang cameras update`",
+    "forbidden": "the camera refused this account the stream (RTSP 403; some cameras lock an "
+    "account after failed logins): check the account on the camera, then fix the credentials "
+    "with `xueliang cameras update`",
+    "not_found": "the camera has no stream at this path (RTSP 404): "
+    "fix the URL with `xueliang cameras update --rtsp`",
+}
+
+
+def classify(error: BaseException) -> Reason:
+    """What an error from PyAV (or the OS) means for the camera, by its type."""
+    for kind, reason in _BY_TYPE:
+        if isinstance(error, kind):
+            return reason
+    if isinstance(error, OSError) and error.errno in _UNREACHABLE_ERRNOS:
+        return "unreachable"
+    return "failed"
+
+
 class VideoError(Exception):
-    """The video could not be opened or read; the message is safe to show and log."""
+    """The video could not be opened or read; the message is safe to show and log.
+
+    `permanent`: retrying cannot help until someone fixes the camera or its registration."""
+
+    def __init__(self, message: str, reason: Reason = "failed") -> None:
+        super().__init__(message)
+        self.reason: Reason = reason
+
+    @property
+    def permanent(self) -> bool:
+        return self.reason in PERMANENT
 
 
 @dataclass(frozen=True)
@@ -94,7 +160,8 @@ class VideoReader:
             except av.error.FFmpegError:
                 bad_in_a_row += 1
                 if bad_in_a_row > MAX_CONSECUTIVE_BAD_PACKETS:
-                    raise VideoError(f"{self._url}: too many undecodable packets") from None
+                    message = f"{self._url}: too many undecodable packets"
+                    raise VideoError(message, "invalid_data") from None
                 continue
             bad_in_a_row = 0
             for frame in decoded:
@@ -106,10 +173,13 @@ class VideoReader:
                 yield DecodedFrame(pts_s, frame.to_ndarray(format="bgr24"), info.is_keyframe)
 
     def _demux(self) -> Iterator[Any]:
+        failure: VideoError | None = None
         try:
             yield from self._container.demux(self._stream)
         except av.error.FFmpegError as error:
-            raise VideoError(f"{self._url}: read failed: {_reason(error)}") from None
+            failure = VideoError(f"{self._url}: read failed: {_explain(error)}", classify(error))
+        if failure is not None:
+            raise failure  # raised outside the handler: see `open_video`
 
     def close(self) -> None:
         self._container.close()
@@ -126,25 +196,43 @@ def open_video(
     options = {"rtsp_transport": "tcp"} if url.lower().startswith("rtsp") else {}
     timeout = (open_timeout_s, read_timeout_s) if is_network_url(url) else None
     started_s = time.monotonic()
+    failure: VideoError | None = None
     try:
         container = av.open(url, mode="r", options=options, timeout=timeout)
-    except FileNotFoundError:
-        raise VideoError(f"video not found: {redact_url(url)}") from None
     except (av.error.FFmpegError, OSError) as error:
-        # An interrupted open surfaces as whatever the demuxer made of it ("invalid data"):
-        # say what happened instead.
-        if timeout is not None and time.monotonic() - started_s >= open_timeout_s:
-            reason = f"no answer within {open_timeout_s:g} s"
-        else:
-            reason = _reason(error)
-        raise VideoError(f"cannot open video {redact_url(url)}: {reason}") from None
+        waited_s = time.monotonic() - started_s
+        failure = _open_error(url, error, timeout is not None, waited_s, open_timeout_s)
+    if failure is not None:
+        # Raised outside the handler, so no `__context__` keeps FFmpeg's error: it quotes the
+        # URL, password included.
+        raise failure
     if not container.streams.video:
         container.close()
-        raise VideoError(f"{redact_url(url)} has no video stream")
+        message = f"{redact_url(url)} has no video stream: point the camera at its video stream"
+        raise VideoError(message, "unsupported")
     return VideoReader(container, url, keyframes_only, keyframe_filter)
 
 
-def _reason(error: Exception) -> str:
+def _open_error(
+    url: str, error: Exception, networked: bool, waited_s: float, open_timeout_s: float
+) -> VideoError:
+    shown = redact_url(url)
+    # An interrupted open surfaces as whatever the demuxer made of it ("invalid data"): say
+    # what happened instead.
+    if networked and waited_s >= open_timeout_s:
+        return VideoError(f"cannot open video {shown}: no answer within {open_timeout_s:g} s",
+                          "timeout")  # fmt: skip
+    reason = classify(error)
+    if reason == "not_found" and not networked:
+        return VideoError(f"video not found: {shown}", reason)
+    return VideoError(f"cannot open video {shown}: {_explain(error)}", reason)
+
+
+def _explain(error: Exception) -> str:
+    """What went wrong and, for a permanent error, what to do; never the URL or its secret."""
+    advice = _ADVICE.get(classify(error))
+    if advice is not None:
+        return advice
     # FFmpeg errors may quote the URL (with credentials): keep only the error's own text.
     text = getattr(error, "strerror", None) or type(error).__name__
     return redact_url(str(text))

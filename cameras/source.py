@@ -106,7 +106,8 @@ class FrameSource:
             return
         self.close()  # the thread leaves at its next packet, or when FFmpeg's deadline ends a read
         deadline_s = stall_deadline_s(reader.fps)
-        raise VideoError(f"{redact_url(self._url)}: no video for {deadline_s:g} s (watchdog)")
+        where = redact_url(self._url)
+        raise VideoError(f"{where}: no video for {deadline_s:g} s (watchdog)", "timeout")
 
     def close(self) -> None:
         self._stop.set()

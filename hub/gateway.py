@@ -16,6 +16,7 @@ Reason = Literal[
     "timeout",
     "unreachable",
     "bad_credentials",
+    "not_found",  # no stream at that path
     "unsupported",
     "invalid_response",
     "no_frame",

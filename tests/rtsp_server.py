@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +25,19 @@ SERVE = Path(__file__).with_name("rtsp_serve.py")
 
 
 class RtspServer:
-    def __init__(self, clip: Path) -> None:
+    """With `user`, `password` and `secrets_dir` (pytest's tmp dir) the mount asks for them
+    (`auth_method`: "digest" or "basic"); the password goes to the server in a file, never in
+    its arguments, and is not kept here."""
+
+    def __init__(
+        self,
+        clip: Path,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        secrets_dir: Path | None = None,
+        auth_method: str = "digest",
+    ) -> None:
         probe = subprocess.run(
             [str(SYSTEM_PYTHON), "-c",
              "import gi; gi.require_version('GstRtspServer', '1.0'); "
@@ -35,6 +49,7 @@ class RtspServer:
         self.clip = clip
         self.port = free_port()
         self.process: subprocess.Popen[str] | None = None
+        self._auth_arguments = _auth_arguments(user, password, secrets_dir, auth_method)
 
     @property
     def url(self) -> str:
@@ -42,7 +57,8 @@ class RtspServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [str(SYSTEM_PYTHON), str(SERVE), "--port", str(self.port), "--clip", str(self.clip)],
+            [str(SYSTEM_PYTHON), str(SERVE), "--port", str(self.port), "--clip", str(self.clip),
+             *self._auth_arguments],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         assert self.process.stdout is not None
@@ -56,6 +72,19 @@ class RtspServer:
             self.process.kill()
             self.process.wait(timeout=10)
             self.process = None
+
+
+def _auth_arguments(
+    user: str | None, password: str | None, secrets_dir: Path | None, method: str
+) -> list[str]:
+    if user is None and password is None:
+        return []
+    if user is None or password is None or secrets_dir is None:
+        raise ValueError("an RTSP server with credentials needs user, password and secrets_dir")
+    handle, password_file = tempfile.mkstemp(prefix="rtsp-password-", dir=secrets_dir)  # 0600
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(password)
+    return ["--user", user, "--password-file", password_file, "--auth-method", method]
 
 
 # --- faulty stand-ins and helpers for the fault tests ---

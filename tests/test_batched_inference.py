@@ -74,3 +74,21 @@ async def test_stopping_answers_every_waiting_frame() -> None:
     await asyncio.wait_for(loop_task, 2)
     inference.close()
     assert await asyncio.wait_for(waiting, 1) is None
+
+
+async def test_a_camera_stopped_while_its_frame_waits_does_not_stop_the_others() -> None:
+    detector = RecordingDetector(delay_s=0.2)
+    inference = InferenceThread(detector)
+    batched = BatchedInference(inference, max_size=2, max_wait_s=0.05)
+    stop = asyncio.Event()
+    loop_task = asyncio.create_task(batched.run(stop))
+    first = asyncio.create_task(batched.detect("leaving", image(1)))
+    other = asyncio.create_task(batched.detect("staying", image(2)))
+    await asyncio.sleep(0.1)  # both in the batch being inferred
+    first.cancel()  # the fleet stops that camera mid-inference
+    assert await asyncio.wait_for(other, 2) is not None
+    later = await asyncio.wait_for(batched.detect("staying", image(3)), 2)
+    assert later is not None and not loop_task.done()  # the loop survived
+    stop.set()
+    await loop_task
+    inference.close()

@@ -23,11 +23,20 @@ def models_dir() -> Path:
     return Path(os.environ.get("XUELIANG_MODELS_DIR", "models"))
 
 
-def load_inference(model: str | None, device: str) -> InferenceThread:
-    from detection.backends.ultralytics import UltralyticsDetector  # slow import: torch
-    from detection.weights import resolve
+def load_inference(model: str | None, device: str, detector: str = "auto") -> InferenceThread:
+    """`detector`: "torch" (letterbox, fp16 and NMS on the device), "ultralytics" (its own
+    predict), or "auto": torch on CUDA, ultralytics on the CPU."""
+    from detection.backends.ultralytics import UltralyticsDetector, load_torch_model
+    from detection.weights import resolve  # slow imports above: torch
 
-    return InferenceThread(UltralyticsDetector(resolve(models_dir(), model), device=device))
+    resolved = resolve(models_dir(), model)
+    if detector == "torch" or (detector == "auto" and device.startswith("cuda")):
+        from detection.backends.torch_pipeline import TorchDetector
+
+        return InferenceThread(
+            TorchDetector(load_torch_model(resolved, device=device), device=device)
+        )
+    return InferenceThread(UltralyticsDetector(resolved, device=device))
 
 
 def _timestamp(text: str) -> datetime:
@@ -80,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (demo, replay, worker):
         sub.add_argument("--model", help="model name from models/manifest.toml (default: auto)")
         sub.add_argument("--device", default="cpu", help="cpu, cuda, cuda:0 ...")
+        sub.add_argument(
+            "--detector", choices=["auto", "torch", "ultralytics"], default="auto",
+            help="torch: pre/post-processing on the device (auto: on CUDA)",
+        )
     return parser
 
 
@@ -106,7 +119,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from xueliang.replay import replay
 
         _require_file(args.video)
-        inference = load_inference(args.model, args.device)
+        inference = load_inference(args.model, args.device, args.detector)
         try:
             await replay(
                 args.video,
@@ -124,7 +137,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from xueliang.demo import run_demo
 
         _require_file(args.video, hint="run `make footage` (scripts/fetch_footage.sh)")
-        return await run_demo(args, load_inference(args.model, args.device))
+        return await run_demo(args, load_inference(args.model, args.device, args.detector))
     if args.command == "hub":
         from xueliang.services import serve_hub
 
@@ -140,7 +153,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
             source = HubFleet(args.hub, os.environ.get("XUELIANG_WORKER_TOKEN"))
         else:
             source = static_fleet(load_cameras(args.config))
-        inference = load_inference(args.model, args.device)
+        inference = load_inference(args.model, args.device, args.detector)
         return await run_worker(source, inference, args.metrics_port)
     raise AssertionError(args.command)
 

@@ -28,7 +28,7 @@ from hub.camera_models import (
     PtzPreset,
     StreamProfile,
 )
-from hub.gateway import CameraAccessError, Credentials
+from hub.gateway import CameraAccessError, Credentials, Reason
 
 SNAPSHOT_QUALITY = 85
 
@@ -126,7 +126,7 @@ class CameraAccess:
                 read_timeout_s=self.timeout_s,
             )  # fmt: skip
         except VideoError as error:  # already redacted
-            raise CameraAccessError("unreachable", str(error)) from None
+            raise CameraAccessError(_access_reason(error), str(error)) from None
         try:
             frame = next(reader.frames(), None)
         except VideoError as error:
@@ -146,6 +146,17 @@ class CameraAccess:
             await check_destination(url, schemes, self.policy)
         except DestinationRefused as error:
             raise CameraAccessError("refused_destination", str(error)) from None
+
+
+def _access_reason(error: VideoError) -> Reason:
+    """A decoder error in the hub's terms: what the integrator must fix, or worth a retry."""
+    if error.reason in ("bad_credentials", "forbidden"):
+        return "bad_credentials"
+    if error.reason == "not_found":
+        return "not_found"
+    if error.permanent:
+        return "unsupported"
+    return "timeout" if error.reason == "timeout" else "unreachable"
 
 
 def _report(device: OnvifDevice) -> ProbeReport:

@@ -119,7 +119,7 @@ class BatchedInference:
             taken_at = self._clock()
             batch, stale = self.batcher.take(taken_at)
             for waiting in stale:
-                waiting.item.answer.set_result(None)
+                _answer(waiting.item.answer, None)
             if batch:
                 self.batch_sizes.append(len(batch))
                 self._measure(taken_at, batch, stale)
@@ -130,11 +130,18 @@ class BatchedInference:
                         time.perf_counter() - started
                     )
                 for waiting, detections in zip(batch, results, strict=True):
-                    waiting.item.answer.set_result(detections)
+                    _answer(waiting.item.answer, detections)
         while len(self.batcher):  # stopping: nobody will run these frames
             batch, stale = self.batcher.take(self._clock())
             for waiting in [*batch, *stale]:
-                waiting.item.answer.set_result(None)
+                _answer(waiting.item.answer, None)
+
+
+def _answer(future: asyncio.Future[Any], value: object) -> None:
+    """A camera stopped while its frame waited has cancelled the future: nobody to answer, and
+    the loop must go on for the other cameras."""
+    if not future.done():
+        future.set_result(value)
 
 
 async def _first(*events: asyncio.Event) -> None:

@@ -3,8 +3,13 @@
 The shell around `CameraRun`: a stream that ends, fails or stalls (the source's watchdog) is
 reopened after a delay that grows with consecutive failures and resets after a run that streamed
 for `HEALTHY_RUN_S`; health (from the reader's packet counter) goes out every
-`health_interval_s` and at once when the state changes. A camera offline longer than
+`health_interval_s` and at once when the state or the error changes. A camera offline longer than
 `offline_alarm_s` raises one blue device-fault alert through the alert sink, ended on its return.
+
+A permanent error (bad credentials, no such stream: `VideoError.permanent`; a password this worker
+cannot unseal) is no outage to ride out: retrying every few seconds only locks the camera's account.
+The camera is reported offline with the error at once and tried again after `permanent_retry_s`;
+a fixed registration reaches the worker sooner, as a changed spec that restarts the camera.
 """
 
 from __future__ import annotations
@@ -28,16 +33,18 @@ from cameras.offline_alarm import (
 )
 from cameras.pyav import VideoError
 from cameras.source import SourceOptions
-from hub.contracts import Alert, CameraHealth, CameraSpec
+from hub.contracts import Alert, CameraHealth, CameraSpec, CameraState
+from hub.sealing import SealingError
 from xueliang.evidence_store import EvidenceFolder
 from xueliang.inference import BatchedInference
-from xueliang.worker import AlertSink, CameraRun
+from xueliang.worker import AlertSink, CameraRun, CredentialsError
 
 log = logging.getLogger("xueliang.camera")
 
 HealthSink = Callable[[CameraHealth], Awaitable[None]]
 POLL_S = 0.5
 HEALTHY_RUN_S = 10.0  # a run that streamed this long resets the backoff
+PERMANENT_RETRY_S = 300.0  # a locked-out account on a camera typically unlocks within minutes
 
 
 @dataclass
@@ -52,6 +59,7 @@ class CameraWatch:
     backoff: Backoff = field(default_factory=Backoff)
     health_interval_s: float = 10.0
     offline_alarm_s: float = 60.0  # offline this long raises a device-fault alert
+    permanent_retry_s: float = PERMANENT_RETRY_S  # the wait after a permanent error
     tracker: HealthTracker = field(default_factory=HealthTracker)
     opened: int = 0  # how many times the stream was opened
     _current: CameraRun | None = field(default=None, init=False)
@@ -96,37 +104,59 @@ class CameraWatch:
                 failures = 0
             # An end counts as a failure too: a stream that ends at once must not spin.
             failures += 1
-            error = work.exception()
-            if isinstance(error, VideoError):
-                self.tracker.failed(str(error))  # already redacted
-                log.warning("camera %s: %s", self.camera.id, error)
-            elif error is not None:
-                raise error
-            delay_s = self.backoff.delay_s(failures, random.random())  # noqa: S311 (jitter)
+            permanent = self._note_failure(work.exception())
+            if permanent:
+                delay_s = self.permanent_retry_s
+            else:
+                delay_s = self.backoff.delay_s(failures, random.random())  # noqa: S311 (jitter)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay_s)
+
+    def _note_failure(self, error: BaseException | None) -> bool:
+        """Record why the run ended on the camera's health; True when retrying soon is futile."""
+        if error is None:
+            return False  # the stream ended: no error
+        if isinstance(error, VideoError):
+            permanent = error.permanent
+        elif isinstance(error, CredentialsError | SealingError):
+            permanent = True  # this worker cannot build the camera's credentials
+        else:
+            raise error
+        self._count_frames(time.monotonic())  # frames before the failure never clear it
+        self.tracker.failed(str(error), permanent)  # messages are redacted at the source
+        if permanent:
+            retry_s = self.permanent_retry_s
+            log.warning("camera %s: %s (retrying in %g s)", self.camera.id, error, retry_s)
+        else:
+            log.warning("camera %s: %s", self.camera.id, error)
+        return permanent
 
     def _streamed(self, started_s: float) -> bool:
         run = self._current
         packets = run.source.packets_in if run is not None and run.source is not None else 0
         return packets > 0 and time.monotonic() - started_s >= HEALTHY_RUN_S
 
+    def _count_frames(self, now_s: float) -> None:
+        """Feed the tracker the packets the current run read since the last count."""
+        run = self._current
+        if run is not None and run.source is not None:
+            if run.source.fps:
+                self.tracker.expected_fps = run.source.fps
+            total = run.source.packets_in
+            self.tracker.frame(now_s, total - self._counted)
+            self._counted = total
+
     async def _report_health(self, stop: asyncio.Event) -> None:
-        last_state = None
+        last: tuple[CameraState, str | None] | None = None  # (state, error) last reported
         last_sent = 0.0
         while not stop.is_set():
             now = time.monotonic()
-            run = self._current
-            if run is not None and run.source is not None:
-                if run.source.fps:
-                    self.tracker.expected_fps = run.source.fps
-                total = run.source.packets_in
-                self.tracker.frame(now, total - self._counted)
-                self._counted = total
+            self._count_frames(now)
             state = self.tracker.state(now)
-            if state != last_state or now - last_sent >= self.health_interval_s:
+            shown = (state, self.tracker.last_error)
+            if shown != last or now - last_sent >= self.health_interval_s:
                 await self.health_sink(self.snapshot(now))
-                last_state, last_sent = state, now
+                last, last_sent = shown, now
             change = self._alarm.observe(now, state)
             if change is not None:
                 await self._send_fault(change, now)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from detection.backends.torch_pipeline import TorchModel
 from detection.detections import ClassMap, Detections
 from detection.weights import FETCH_HINT, ResolvedModel, WeightsError
 
@@ -67,6 +68,22 @@ class UltralyticsDetector:
             verbose=False,
         )
         return [_detections(result) for result in results]
+
+
+def load_torch_model(model: ResolvedModel, *, device: str = "cpu") -> TorchModel:
+    """The model's own torch module, for `TorchDetector`'s device-side pre- and post-processing:
+    conv and batch-norm fused, eval mode, gradients off, on `device`, with its stride and classes.
+    A path ending in `.yaml` builds the architecture with random weights (same compute)."""
+    yolo = _load(model)
+    module = yolo.model
+    if getattr(module, "end2end", False):  # NMS-free heads (YOLO26, YOLOv10) answer (B, 300, 6)
+        raise WeightsError(
+            f"model {model.entry.name} has an end-to-end head, which the torch detector does not "
+            "decode; use the ultralytics detector for it"
+        )
+    module = module.fuse(verbose=False).eval().requires_grad_(False).to(device)
+    names: dict[int, str] = {int(k): str(v) for k, v in yolo.names.items()}
+    return TorchModel(model.entry.name, module, int(module.stride.max()), _class_map(model, names))
 
 
 def _load(model: ResolvedModel) -> Any:
