@@ -128,6 +128,8 @@ class Worker:
 
     async def kill(self) -> None:
         self.task.cancel()
+        done, _ = await asyncio.wait({self.task}, timeout=5)
+        assert done, "the fleet outlived its cancellation by 5 s"
         with pytest.raises(asyncio.CancelledError):
             await self.task
 

@@ -87,6 +87,7 @@ class Fleet:
     async def run(self, stop: asyncio.Event) -> None:
         try:
             while not stop.is_set():
+                _raise_if_cancel_was_swallowed()
                 await self.tick()
                 await self._sleep(stop, self._clock() + self.settings.tick_s)
         except BaseException:  # cancelled (or a bug): no camera may outlive its renewals
@@ -229,6 +230,7 @@ class Fleet:
 
     async def _sleep(self, stop: asyncio.Event, next_tick_s: float) -> None:
         while not stop.is_set():
+            _raise_if_cancel_was_swallowed()
             wake_s = min([next_tick_s, *self._deadlines.values()])
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), max(0.0, wake_s - self._clock()))
@@ -253,3 +255,11 @@ class Fleet:
         if what in self._troubled:
             self._troubled.discard(what)
             log.info("%s available again", what)
+
+
+def _raise_if_cancel_was_swallowed() -> None:
+    """On Python 3.11 a cancellation that lands as `asyncio.timeout`/`wait_for` expires, or inside
+    a library that retries on any exception, can be lost; the task still counts the request."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling() > 0:
+        raise asyncio.CancelledError
