@@ -42,8 +42,13 @@ class GridLevel(StrEnum):
     def depth(self) -> int:
         return _DEPTH[self]
 
+    def up(self, steps: int = 1) -> GridLevel:
+        """`steps` tiers higher (toward the city), stopping at the city."""
+        return _BY_DEPTH[max(0, self.depth - steps)]
+
 
 _DEPTH = {level: depth for depth, level in enumerate(GridLevel)}
+_BY_DEPTH = list(GridLevel)
 _ALIASES = {"county": GridLevel.DISTRICT, "township": GridLevel.STREET,
             "village": GridLevel.COMMUNITY, "grid": GridLevel.GRID_CELL,
             "cell": GridLevel.GRID_CELL}

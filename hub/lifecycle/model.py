@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hub.contracts import Level
+from hub.grid import GridLevel as GridLevel  # one set of tiers for grid and lifecycle
 
 # Most severe first: a colour is "raised" when it moves towards the front.
 SEVERITY = (Level.RED, Level.ORANGE, Level.YELLOW, Level.BLUE)
@@ -45,22 +46,6 @@ def most_severe(a: Level, b: Level) -> Level:
 def colour_up(colour: Level) -> Level:
     """One step more severe (red stays red)."""
     return SEVERITY[max(SEVERITY.index(colour) - 1, 0)]
-
-
-class GridLevel(StrEnum):
-    """Tiers of the grid hierarchy, lowest first. Defined here so the pure core needs no grid model;
-    the grid module maps its own tiers onto these names."""
-
-    GRID_CELL = "grid_cell"
-    COMMUNITY = "community"  # community / village
-    STREET = "street"  # street / township
-    DISTRICT = "district"  # district / county
-    CITY = "city"
-
-    def up(self, steps: int = 1) -> GridLevel:
-        """`steps` tiers higher, stopping at the city."""
-        tiers = list(GridLevel)
-        return tiers[min(tiers.index(self) + steps, len(tiers) - 1)]
 
 
 class IncidentState(StrEnum):

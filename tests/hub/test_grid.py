@@ -252,3 +252,20 @@ def test_cell_at_contains_the_point_and_no_child_does(lat: float, lon: float) ->
     assert all(n.polygon.intersects(point) for n in [found, *ancestors(found)])
     children = [n for n in GRID.nodes.values() if n.parent is found]
     assert not any(child.polygon.intersects(point) for child in children)
+
+
+@pytest.mark.parametrize(
+    ("level", "steps", "expected"),
+    [
+        (GridLevel.GRID_CELL, 1, GridLevel.COMMUNITY),
+        (GridLevel.GRID_CELL, 2, GridLevel.STREET),
+        (GridLevel.DISTRICT, 1, GridLevel.CITY),
+        (GridLevel.CITY, 1, GridLevel.CITY),  # nothing above the city
+        (GridLevel.COMMUNITY, 9, GridLevel.CITY),
+        (GridLevel.STREET, 0, GridLevel.STREET),
+    ],
+)
+def test_up_climbs_toward_the_city_and_stops_there(
+    level: GridLevel, steps: int, expected: GridLevel
+) -> None:
+    assert level.up(steps) is expected
