@@ -8,6 +8,7 @@ import logging
 import shutil
 
 import pytest
+from redis.asyncio import Redis
 
 from tests.bus.conftest import CLAIM_IDLE_MS, fast_redis_bus
 from tests.redis_server import RedisServer, free_port
@@ -56,6 +57,16 @@ async def test_a_dead_consumers_message_is_taken_over_by_another(
         await bus.close()
 
 
+async def _wait_acknowledged(url: str, stream: str, group: str, timeout_s: float = 5) -> None:
+    client = Redis.from_url(url)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while (await client.xpending(stream, group))["pending"]:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+    finally:
+        await client.aclose()
+
+
 async def test_the_consumer_loop_survives_a_redis_restart(
     redis_server: RedisServer, stream: str
 ) -> None:
@@ -72,6 +83,7 @@ async def test_the_consumer_loop_survives_a_redis_restart(
         await bus.publish(stream, b"before")
         consumer = asyncio.create_task(bus.consume(stream, "g", "c", handle, stop=stop))
         await wait_until_seen(seen, [b"before"])
+        await _wait_acknowledged(redis_server.url, stream, "g")  # the ack follows the handler
         redis_server.kill()  # SIGKILL, as a crash
         with pytest.raises(BusUnavailableError):
             await bus.publish(stream, b"lost")
