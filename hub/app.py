@@ -45,6 +45,7 @@ from hub.sealing import Sealer
 from hub.settings import HubSettings
 from hub.store import AlertStore
 from hub.tasks import Supervised
+from hub.validation import public_errors
 from web import STATIC_DIR
 from xueliang.bus import Bus, Handler, bus_kind
 
@@ -259,12 +260,7 @@ async def _until_gone(websocket: WebSocket) -> None:
 
 
 async def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
-    """422 with where and why, never the input (it may be a password)."""
-    errors = [
-        {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type")}
-        for item in error.errors()
-    ]
-    return JSONResponse({"detail": errors}, status_code=422)
+    return JSONResponse({"detail": public_errors(error.errors())}, status_code=422)
 
 
 async def _known(store: AlertStore, alert_id: str) -> Alert:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Response
 from fastapi.responses import JSONResponse
@@ -38,6 +38,7 @@ from hub.camera_registry import (
 from hub.contracts import CameraSpec
 from hub.gateway import CameraAccessError, CameraGateway, Credentials
 from hub.sealing import Sealer, SealingError
+from hub.validation import public_errors
 
 log = logging.getLogger("xueliang.hub.cameras")
 
@@ -219,19 +220,11 @@ async def _apply(service: CameraService, current: StoredCamera, body: CameraUpda
     try:
         record = CameraRecord.model_validate(current.record.model_dump() | changes)
     except ValidationError as error:
-        raise HTTPException(422, clean_errors(error)) from None
+        raise HTTPException(422, public_errors(error.errors(include_input=False))) from None
     try:
         return await service.registry.replace(current, record, username, sealed, _now())
     except StaleRevisionError as error:
         raise HTTPException(409, str(error)) from None
-
-
-def clean_errors(error: ValidationError) -> list[dict[str, Any]]:
-    """Pydantic's errors without the input they quote (it may hold a password)."""
-    return [
-        {"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]}
-        for item in error.errors(include_input=False, include_url=False, include_context=False)
-    ]
 
 
 async def _on_access_error(_request: object, error: CameraAccessError) -> JSONResponse:

@@ -10,6 +10,8 @@ import base64
 import json
 from urllib.parse import quote, quote_plus
 
+import httpx
+
 CANARY_PASSWORD = "Cnry-7f3a:@/%#?é"
 CANARY_USER = "integrator-canary"
 
@@ -34,3 +36,10 @@ def leaks(text: str | bytes) -> list[str]:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     return [form for form in canary_forms() if form in text]
+
+
+async def assert_response_clean(response: httpx.Response) -> None:
+    """An httpx response hook: neither the body nor the headers carry the canary."""
+    await response.aread()
+    assert not leaks(response.content), f"canary in the body of {response.request.url}"
+    assert not leaks(str(response.headers)), f"canary in the headers of {response.request.url}"

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.canary import leaks
+from tests.rtsp_server import RtspServer
+
+FOOTAGE_CLIP = Path(__file__).with_name("data") / "vtest-20s.mp4"
 
 
 class CanaryWatch(logging.Handler):
@@ -47,6 +51,15 @@ def _scan_every_log_record() -> Iterator[None]:
     yield
     root.removeHandler(WATCH)
     root.setLevel(level)
+
+
+@pytest.fixture
+def rtsp_server() -> Iterator[RtspServer]:
+    """GStreamer's RTSP server serving the 20 s test clip; the test may kill and restart it."""
+    server = RtspServer(FOOTAGE_CLIP)
+    server.start()
+    yield server
+    server.kill()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from cameras.source import SourceOptions
 from hub.contracts import STREAM_ALERTS, STREAM_CAMERA_HEALTH, CameraHealth, CameraSpec
 from hub.sealing import Sealer, new_key
-from tests.canary import CANARY_PASSWORD, CANARY_USER, leaks
+from tests.canary import CANARY_PASSWORD, CANARY_USER, assert_response_clean, leaks
 from tests.fakes import RecordingDetector
 from tests.hub.conftest import Hub, _serve
 from tests.onvif_sim import DeviceConfig, OnvifSimulator, SimProfile
@@ -26,16 +26,7 @@ from xueliang.gateway import CameraAccess, network_policy
 from xueliang.inference import InferenceThread, batching
 from xueliang.supervise import CameraWatch
 
-CLIP = Path(__file__).with_name("data") / "vtest-20s.mp4"
 INTEGRATOR, WORKER, KEY = "integrator-7a1c", "worker-3e9d", new_key()
-
-
-@pytest.fixture
-def rtsp_server() -> Iterator[RtspServer]:
-    server = RtspServer(CLIP)
-    server.start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture
@@ -59,15 +50,10 @@ async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
         yield running
 
 
-async def _clean(response: httpx.Response) -> None:
-    await response.aread()
-    assert not leaks(response.content) and not leaks(str(response.headers))
-
-
 def integrator(hub: Hub) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=hub.base, headers={"Authorization": f"Bearer {INTEGRATOR}"},
-        event_hooks={"response": [_clean]}, timeout=20,
+        event_hooks={"response": [assert_response_clean]}, timeout=20,
     )  # fmt: skip
 
 

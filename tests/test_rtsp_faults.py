@@ -18,7 +18,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,6 @@ from xueliang.inference import BatchedInference, InferenceThread, batching
 from xueliang.supervise import CameraWatch
 
 DATA = Path(__file__).with_name("data")
-CLIP = DATA / "vtest-20s.mp4"
 RESOLUTION_CHANGE = DATA / "resolution-change.ts"
 CORRUPT = DATA / "corrupt.mp4"
 CANARY = "c4n4ry%40pw"  # a password (percent-encoded "@") that must surface nowhere
@@ -135,14 +134,6 @@ def assert_no_canary(recorder: Recorder) -> None:
         for report in reports:
             text = report.model_dump_json()
             assert "c4n4ry" not in text and CANARY not in text
-
-
-@pytest.fixture
-def rtsp_server() -> Iterator[RtspServer]:
-    server = RtspServer(CLIP)
-    server.start()
-    yield server
-    server.kill()
 
 
 async def test_silent_camera_gives_up_within_5_s_and_others_keep_streaming(

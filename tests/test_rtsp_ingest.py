@@ -7,10 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from cameras.backoff import Backoff
 from cameras.source import SourceOptions
@@ -30,16 +26,7 @@ from xueliang.config import default_camera
 from xueliang.inference import InferenceThread, batching
 from xueliang.supervise import CameraWatch
 
-CLIP = Path(__file__).with_name("data") / "vtest-20s.mp4"
 CANARY = "c4n4ry%40pw"  # a password (percent-encoded "@") that must surface nowhere
-
-
-@pytest.fixture
-def rtsp_server() -> Iterator[RtspServer]:
-    server = RtspServer(CLIP)
-    server.start()
-    yield server
-    server.kill()
 
 
 async def test_camera_survives_its_rtsp_server_dying_for_ten_seconds(

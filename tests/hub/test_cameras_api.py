@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from hub.sealing import Sealer, new_key
-from tests.canary import CANARY_PASSWORD, CANARY_USER, leaks
+from tests.canary import CANARY_PASSWORD, CANARY_USER, assert_response_clean, leaks
 from tests.hub.conftest import TOKEN, Hub, _serve
 from xueliang.gateway import CameraAccess, network_policy
 
@@ -47,16 +47,13 @@ async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
         yield running
 
 
-async def _no_canary(response: httpx.Response) -> None:
-    await response.aread()
-    assert not leaks(response.content), f"canary in the body of {response.request.url}"
-    assert not leaks(str(response.headers)), f"canary in the headers of {response.request.url}"
-
-
 def client(hub: Hub, token: str | None = INTEGRATOR) -> httpx.AsyncClient:
     headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     return httpx.AsyncClient(
-        base_url=hub.base, headers=headers, event_hooks={"response": [_no_canary]}, timeout=10
+        base_url=hub.base,
+        headers=headers,
+        event_hooks={"response": [assert_response_clean]},
+        timeout=10,
     )
 
 
