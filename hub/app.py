@@ -39,8 +39,21 @@ from hub.contracts import (
     Level,
 )
 from hub.gateway import CameraGateway
+from hub.grid import Grid, load_grid
+from hub.incident_config import load_engine_config
+from hub.incident_routes import add_incident_routes
+from hub.incident_store import IncidentStore
+from hub.incidents import IncidentEngine
 from hub.ingest import AlertIngest
+from hub.lifecycle import Incident
 from hub.live import LiveFeed
+from hub.outbound import Sink
+from hub.outbound.relay import Relays
+from hub.outbound.settings import sinks_from_settings
+from hub.outbox import IncidentChange
+from hub.report_routes import add_report_routes
+from hub.responders import ResponderStore
+from hub.scheduler import DeadlineScheduler
 from hub.sealing import Sealer
 from hub.settings import HubSettings
 from hub.store import AlertStore
@@ -89,7 +102,21 @@ def create_app(
     sealer = None if secret_key is None else Sealer(secret_key.get_secret_value())
     cameras = CameraService(CameraRegistry(store.engine), gateway, sealer)
     live = LiveFeed()
-    ingest = AlertIngest(store, live, bus)
+    grid: Grid | None = None if settings.grid_file is None else load_grid(settings.grid_file)
+    incidents = IncidentEngine(
+        IncidentStore(store.engine), ResponderStore(store.engine), grid=grid,
+        config=load_engine_config(settings.incident_config),
+    )  # fmt: skip
+    scheduler = DeadlineScheduler(incidents, poll_s=settings.deadline_poll_s)
+    relays = Relays(incidents.store, _sinks(settings))
+
+    def changed(incident: Incident, _change: IncidentChange) -> None:
+        live.publish_incident(incident)
+        relays.wake()
+        scheduler.wake()
+
+    incidents.on_change = changed
+    ingest = AlertIngest(store, live, bus, incidents)
     health_board = HealthBoard()
 
     loops: dict[str, Supervised] = {}
@@ -108,12 +135,16 @@ def create_app(
 
             loops[stream] = Supervised(f"consume {stream}", run, stop)
             loops[stream].start()
+        loops["deadlines"] = Supervised("deadlines", lambda: scheduler.run(stop), stop)
+        loops["deadlines"].start()
+        relays.start()
         try:
             yield
         finally:
             stop.set()
             for loop in loops.values():
                 await loop.join(timeout_s=5)
+            await relays.stop()
 
     app = FastAPI(title="xueliang hub", version="0.1.0", lifespan=lifespan)
     if settings.api_token is None:
@@ -123,6 +154,8 @@ def create_app(
     app.state.live = live
     app.state.ingest = ingest
     app.state.loops = loops
+    app.state.scheduler = scheduler
+    app.state.relays = relays
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     _routes(app, settings, bus, store, live)
 
@@ -136,9 +169,20 @@ def create_app(
     async def camera_health(_who: Operator) -> list[CameraHealth]:
         return health_board.all()
 
+    add_incident_routes(app, incidents)
+    add_report_routes(app, incidents, store)
     add_camera_routes(app, cameras)  # after /api/cameras/health, which it must not shadow
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _sinks(settings: HubSettings) -> list[Sink]:
+    """Webhook and MQTT relays of incident changes, as configured (ValueError when unusable)."""
+    return sinks_from_settings(
+        webhook_url=settings.webhook_url, webhook_secret=settings.webhook_secret,
+        webhook_timeout_s=settings.webhook_timeout_s, mqtt_url=settings.mqtt_url,
+        mqtt_ca_file=settings.mqtt_ca_file,
+    )  # fmt: skip
 
 
 def _routes(

@@ -1,5 +1,6 @@
-"""Alerts from the bus into the store, then to live pages. Acknowledged after the durable write:
-the handler returns only once the store has committed."""
+"""Alerts from the bus into the store, then into incidents, then to live pages. Acknowledged after
+the durable writes: the handler returns only once the alert and its incident are committed. A
+redelivered alert (the hub died before acknowledging) is stored and merged idempotently."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import logging
 
 from pydantic import ValidationError
 
+from hub import failpoints
 from hub.contracts import STREAM_ALERTS, Alert
+from hub.incidents import IncidentEngine
 from hub.live import LiveFeed
 from hub.store import AlertStore
 from xueliang.bus import Bus, dead_letter_stream
@@ -16,8 +19,11 @@ log = logging.getLogger("xueliang.hub.ingest")
 
 
 class AlertIngest:
-    def __init__(self, store: AlertStore, live: LiveFeed, bus: Bus) -> None:
+    def __init__(
+        self, store: AlertStore, live: LiveFeed, bus: Bus, incidents: IncidentEngine | None = None
+    ) -> None:
         self._bus = bus
+        self._incidents = incidents
         self._store = store
         self._live = live
         self.stored = 0
@@ -33,8 +39,13 @@ class AlertIngest:
             await self._bus.publish(dead_letter_stream(STREAM_ALERTS), data)
             log.warning("malformed alert message dead-lettered (%d errors)", error.error_count())
             return
-        if await self._store.upsert(alert):
+        fresh = await self._store.upsert(alert)
+        failpoints.hit("ingest.after_alert_write")
+        if fresh:  # pages see the alert first, then the incident it joins
             self.stored += 1
             self._live.publish(alert)
         else:
             self.duplicates += 1
+        if self._incidents is not None:  # also for a duplicate: the hub may have died before
+            await self._incidents.on_alert(alert)
+        failpoints.hit("ingest.before_ack")

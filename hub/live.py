@@ -7,6 +7,7 @@ import asyncio
 import logging
 
 from hub.contracts import Alert
+from hub.lifecycle import Incident
 
 log = logging.getLogger("xueliang.hub.live")
 
@@ -30,7 +31,13 @@ class LiveFeed:
         return len(self._clients)
 
     def publish(self, alert: Alert) -> None:
-        message = '{"type":"alert","alert":' + alert.model_dump_json() + "}"
+        self._send('{"type":"alert","alert":' + alert.model_dump_json() + "}")
+
+    def publish_incident(self, incident: Incident) -> None:
+        """The incident as it is after a change (pages replace theirs by id and version)."""
+        self._send('{"type":"incident","incident":' + incident.model_dump_json() + "}")
+
+    def _send(self, message: str) -> None:
         for queue in list(self._clients):
             try:
                 queue.put_nowait(message)

@@ -46,7 +46,37 @@ class HubSettings(BaseSettings):
         "private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7)",
     )
 
+    grid_file: Path | None = Field(
+        default=None, description="GeoJSON grid hierarchy (city ... grid cell) with leaders, "
+        "responders and 1/3/5-minute rings; without it incidents carry the alert's grid cell",
+    )  # fmt: skip
+    incident_config: Path | None = Field(
+        default=None, description="YAML/JSON: deadlines per colour and ring, merging, speeds, "
+        "ranking, auto-dispatch colours (hub/incident_config.py); defaults when unset",
+    )  # fmt: skip
+    webhook_url: str | None = Field(
+        default=None, description="POST every incident change here (HMAC-signed JSON)"
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key of the webhook signature (16+ characters)"
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    mqtt_url: SecretStr | None = Field(
+        default=None, description="mqtt[s]://user:pass@host[:port]/prefix: publish every "
+        "incident change to {prefix}/incidents/{id}, QoS 1",
+    )  # fmt: skip
+    mqtt_ca_file: Path | None = Field(default=None, description="CA bundle for mqtts://")
+    bus_claim_idle_s: float = Field(
+        default=30.0, gt=0, le=3600, description="Redis: take over messages a dead hub left "
+        "unacknowledged after this long (longer than the slowest handling of one batch)",
+    )  # fmt: skip
+    deadline_poll_s: float = Field(
+        default=1.0, gt=0, le=60, description="Longest sleep of the deadline scheduler"
+    )
+
     @field_validator(
+        "grid_file", "incident_config", "webhook_url", "webhook_secret", "mqtt_url",
+        "mqtt_ca_file",
         "api_token", "integrator_token", "worker_token", "secret_key", "redis_url",
         "camera_networks", mode="before",
     )

@@ -6,6 +6,7 @@ deliver a message twice without a duplicate or a step back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,6 +78,14 @@ class AlertStore:
         async with self._sessions() as session:
             row = await session.get(AlertRow, alert_id)
         return None if row is None else Alert.model_validate_json(row.body)
+
+    async def get_many(self, alert_ids: Sequence[str]) -> list[Alert]:
+        if not alert_ids:
+            return []
+        query = select(AlertRow.body).where(AlertRow.id.in_(list(alert_ids)))
+        async with self._sessions() as session:
+            bodies = (await session.scalars(query)).all()
+        return [Alert.model_validate_json(body) for body in bodies]
 
     async def list(
         self,

@@ -16,6 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TORCH_PINS=(torch==2.14.1 torchvision==0.29.1)
 APT_PACKAGES=(
     redis-server          # tests start their own redis-server
+    mosquitto             # tests start their own MQTT broker (outbound incident changes)
     ffmpeg                # tests make their own clips
     docker-compose        # tests validate docker-compose.yml
     # GStreamer RTSP server for the RTSP integration tests

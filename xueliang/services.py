@@ -38,7 +38,7 @@ MAX_BATCH = 8  # frames per inference batch, across the cameras this worker hold
 
 async def serve_hub(log_level: str) -> int:
     settings = HubSettings()
-    bus = make_bus(settings.redis_url)
+    bus = make_bus(settings.redis_url, claim_idle_ms=int(settings.bus_claim_idle_s * 1000))
     store = await AlertStore.open(settings.database_url)
     try:
         try:

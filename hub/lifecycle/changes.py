@@ -117,6 +117,17 @@ def refused_responders(incident: Incident) -> list[str]:
     return list(dict.fromkeys(seen))
 
 
+def unmanned(incident: Incident, policy: DeadlinePolicy, at: datetime) -> Incident:
+    """Nobody holds the incident any more (declined, timed out) while it waits for responders:
+    the dispatch deadline runs again, so a re-dispatch that finds nobody is noticed (the shift
+    leader) instead of waiting for the close deadline."""
+    if incident.state is not IncidentState.DISPATCHING:
+        return incident
+    if any(item.state in ACTIVE_ASSIGNMENTS for item in latest_assignments(incident)):
+        return incident
+    return arm(incident, policy, DeadlineKind.DISPATCH, at)
+
+
 def next_candidate(incident: Incident) -> str | None:
     pending = [a for a in latest_assignments(incident) if a.state is AssignmentState.RECOMMENDED]
     return pending[0].responder_id if pending else None

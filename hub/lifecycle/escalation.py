@@ -20,6 +20,7 @@ from hub.lifecycle.changes import (
     recolour,
     refuse,
     refused_responders,
+    unmanned,
     update,
     with_deadlines,
 )
@@ -83,7 +84,7 @@ def _acknowledge(incident: Incident, event: DeadlineMissed, policy: DeadlinePoli
     responder_id = event.subject or ""
     timed_out = put_assignment(incident, responder_id, AssignmentState.TIMED_OUT, event.at)
     misses = incident.ack_misses + 1
-    timed_out = update(timed_out, ack_misses=misses)
+    timed_out = unmanned(update(timed_out, ack_misses=misses), policy, event.at)
     # The grid cell's leader is copied; every `ack_misses_per_escalation` misses, one level up.
     level = GridLevel.GRID_CELL.up(misses // policy.ack_misses_per_escalation)
     effects = (

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from hub.contracts import Level
+from hub.contracts import GeoPoint, Level
 from hub.grid import GridLevel as GridLevel  # one set of tiers for grid and lifecycle
 
 # Most severe first: a colour is "raised" when it moves towards the front.
@@ -175,6 +175,7 @@ class Incident(Value):
     close_reason: CloseReason | None = None
     ring_min: Ring | None = Field(default=None, description="Place's rapid-response ring")
     grid_cell: Id | None = None
+    location: GeoPoint | None = Field(default=None, description="Where the first alert was")
     created_at: UtcDatetime
     updated_at: UtcDatetime
     closed_at: UtcDatetime | None = None
@@ -241,10 +242,11 @@ def open_incident(
     ring_min: Ring | None = None,
     grid_cell: str | None = None,
     alert_id: str | None = None,
+    location: GeoPoint | None = None,
 ) -> Incident:
     """A new incident in `detected`; the shell then sends `queue` (or `close(duplicate)`)."""
     alerts = {alert_id: 0} if alert_id else {}
     return Incident(
         id=incident_id, kind=kind, colour=colour, ring_min=ring_min, grid_cell=grid_cell,
-        created_at=at, updated_at=at, alerts=alerts,
+        location=location, created_at=at, updated_at=at, alerts=alerts,
     )

@@ -17,6 +17,7 @@ from hub.lifecycle.changes import (
     refused_responders,
     require_person,
     satisfy,
+    unmanned,
     update,
 )
 from hub.lifecycle.effects import Effect, NotifyResponder, Redispatch
@@ -99,6 +100,7 @@ def decline(incident: Incident, event: Decline, policy: DeadlinePolicy, now: dat
     _require_state(incident, event, A.NOTIFIED)
     declined = put_assignment(incident, event.responder_id, A.DECLINED, event.at)
     declined = disarm(declined, K.ACKNOWLEDGE, subject=event.responder_id)
+    declined = unmanned(declined, policy, event.at)
     again = Redispatch(
         exclude=refused_responders(declined), next_candidate=next_candidate(declined),
         why="responder declined",

@@ -14,6 +14,7 @@ from hub.lifecycle import (
     DeadlineKind,
     DeadlineMissed,
     DeadlinePolicy,
+    Decline,
     Dispatch,
     GridLevel,
     InvalidTransitionError,
@@ -234,3 +235,29 @@ def test_missed_check_reminds_the_shift_leader() -> None:
     assert due_at(run.incident, K.CHECK) == at(1200)  # red: 15 min to check
     assert _fire(run, K.CHECK) == [NotifyShiftLeader(why="check overdue")]
     assert run.incident.state.value == "feedback_submitted"
+
+
+def test_nobody_left_after_a_decline_or_missed_ack_rearms_the_dispatch_deadline() -> None:
+    """A re-dispatch that finds nobody must not wait for the close deadline: the dispatch
+    deadline runs again and its miss tells the shift leader."""
+    declined = dispatched()
+    assert declined.incident.deadline(K.DISPATCH) is None
+    declined(Decline(actor=ZHANG, at=at(40), responder_id="r-zhang"))
+    assert due_at(declined.incident, K.DISPATCH) == at(40) + timedelta(
+        seconds=duration_s(POLICY, K.DISPATCH, Level.YELLOW, None)
+    )
+    lapsed = dispatched()
+    ack_due = due_at(lapsed.incident, K.ACKNOWLEDGE, "r-zhang")
+    lapsed(DeadlineMissed(actor=SYSTEM, at=ack_due, kind=K.ACKNOWLEDGE, subject="r-zhang",
+                          due_at=ack_due))  # fmt: skip
+    dispatch_due = due_at(lapsed.incident, K.DISPATCH)
+    outcome = lapsed(DeadlineMissed(actor=SYSTEM, at=dispatch_due, kind=K.DISPATCH,
+                                    due_at=dispatch_due))  # fmt: skip
+    assert any(isinstance(effect, NotifyShiftLeader) for effect in outcome.effects)
+
+
+def test_a_decline_while_another_responder_holds_it_arms_no_dispatch_deadline() -> None:
+    run = dispatched()
+    run(Dispatch(actor=OPERATOR, at=at(35), responder_id="r-li"))
+    run(Decline(actor=ZHANG, at=at(40), responder_id="r-zhang"))
+    assert run.incident.deadline(K.DISPATCH) is None

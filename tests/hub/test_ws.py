@@ -16,8 +16,30 @@ def ws_url(hub: Hub) -> str:
     return hub.base.replace("http://", "ws://") + "/ws/alerts"
 
 
-async def receive(socket: websockets.ClientConnection, timeout_s: float = 5.0) -> dict[str, object]:
-    return json.loads(await asyncio.wait_for(socket.recv(), timeout_s))  # type: ignore[no-any-return]
+async def receive(
+    socket: websockets.ClientConnection, timeout_s: float = 5.0, kind: str = "alert"
+) -> dict[str, object]:
+    """The next message of `kind` (alert or incident), skipping the other kind."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            message: dict[str, object] = json.loads(await socket.recv())
+            if message["type"] == kind:
+                return message
+
+
+async def test_an_alert_is_followed_by_the_incident_it_opened(hub: Hub) -> None:
+    headers = {**hub.auth, "Origin": hub.base}
+    async with websockets.connect(ws_url(hub), additional_headers=headers) as socket:
+        await asyncio.sleep(0.1)
+        alert = make_alert()
+        await hub.publish(alert)
+        first = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        assert first["type"] == "alert"
+        message = await receive(socket, kind="incident")
+        incident = message["incident"]
+        assert isinstance(incident, dict)
+        assert list(incident["alerts"]) == [alert.id]
+        assert incident["state"] == "pending_review"
 
 
 async def test_new_and_updated_alerts_are_pushed_once(hub: Hub) -> None:

@@ -1,0 +1,276 @@
+"""Incident, responder and dispatch routes: thin, every change goes through the engine.
+
+Who may do what: the API token (admin) acts as an operator on every incident and manages
+responders; a responder's own token (issued at registration) acts only on their own assignments
+and their own position and availability. Events are posted as `{"type": ..., ...}`; the hub adds
+who and when, so nobody can write an event in someone else's name or at another time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, FastAPI, HTTPException, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from hub.auth import Role as HubRole
+from hub.auth import presented_token, role_of
+from hub.contracts import Level
+from hub.dispatch import Availability, Ranking
+from hub.incidents import IncidentEngine, IncidentNotFoundError
+from hub.lifecycle import EVENT_ADAPTER, Actor, AuditRecord, Incident, IncidentState, Role
+from hub.lifecycle.errors import LifecycleError
+from hub.responders import (
+    ResponderCreate,
+    ResponderExistsError,
+    ResponderPosition,
+    ResponderRecord,
+)
+from hub.validation import public_errors
+
+IncidentId = Annotated[str, Path(min_length=1, max_length=64)]
+OPERATOR_EVENTS = frozenset({
+    "claim", "verify", "mark_false", "raise_colour", "lower_colour", "issue_warning",
+    "recommend", "dispatch", "start_check", "approve", "reject_feedback", "close", "reopen",
+})  # fmt: skip
+RESPONDER_EVENTS = frozenset(
+    {"acknowledge", "decline", "depart", "arrive", "clear", "submit_feedback"}
+)
+
+
+class NewResponder(BaseModel):
+    """Shown once: the token the responder's phone uses."""
+
+    responder: ResponderRecord
+    token: str
+
+
+class AvailabilityChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    availability: Availability
+
+
+class RecommendationOut(BaseModel):
+    responder_id: str
+    rank: int
+    tier: int
+    eta_s: float
+    distance_m: float | None
+    missing_skills: list[str]
+    reasons: list[str]
+
+
+class RejectionOut(BaseModel):
+    responder_id: str
+    reasons: list[str]
+
+
+class RecommendationsOut(BaseModel):
+    recommendations: list[RecommendationOut]
+    rejected: list[RejectionOut]
+
+
+class IncidentPage(BaseModel):
+    incidents: list[Incident]
+
+
+def _ranking_out(ranking: Ranking) -> RecommendationsOut:
+    return RecommendationsOut(
+        recommendations=[
+            RecommendationOut(
+                responder_id=r.responder_id, rank=r.rank, tier=r.tier, eta_s=r.eta_s,
+                distance_m=r.distance_m, missing_skills=list(r.missing_skills),
+                reasons=[str(reason) for reason in r.reasons],
+            )
+            for r in ranking.recommendations
+        ],
+        rejected=[RejectionOut(responder_id=r.responder_id, reasons=[str(x) for x in r.reasons])
+                  for r in ranking.rejected],
+    )  # fmt: skip
+
+
+def _unauthorised() -> HTTPException:
+    return HTTPException(401, "missing or wrong token", headers={"WWW-Authenticate": "Bearer"})
+
+
+async def current_actor(request: Request) -> Actor:
+    """The admin token acts as operator `admin`; a responder's token as that responder (also in
+    loopback-only mode, where no token at all means admin)."""
+    token = presented_token(request.headers, request.cookies)
+    role = role_of(request.app.state.settings, token)
+    if role is HubRole.ADMIN and request.app.state.settings.api_token is not None:
+        return Actor(id="admin", role=Role.OPERATOR)
+    engine: IncidentEngine = request.app.state.incidents
+    found = await engine.responders.by_token(token) if token else None
+    if found is not None:
+        return Actor(id=found.id, role=Role.RESPONDER)
+    if role is HubRole.ADMIN:
+        return Actor(id="admin", role=Role.OPERATOR)
+    raise _unauthorised()
+
+
+Who = Annotated[Actor, Depends(current_actor)]
+_HOLDING = frozenset({"notified", "acknowledged", "en_route", "on_scene"})
+
+
+def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
+    app.state.incidents = engine
+
+    def operator_only(who: Actor) -> None:
+        if who.role is Role.RESPONDER:
+            raise HTTPException(403, "responders may act on their own assignments only")
+
+    async def visible(incident_id: str, who: Actor) -> Incident:
+        """A responder sees only incidents they were assigned to; others answer 404."""
+        incident = await engine.store.get(incident_id)
+        if incident is None or (who.role is Role.RESPONDER and incident.assignment(who.id) is None):
+            raise HTTPException(404, "no such incident")
+        return incident
+
+    @app.get("/api/incidents")
+    async def list_incidents(
+        who: Who,
+        state: IncidentState | None = None,
+        open_only: Annotated[bool, Query(alias="open")] = False,
+        kind: Annotated[str | None, Query(max_length=64)] = None,
+        colour: Level | None = None,
+        grid_cell: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> IncidentPage:
+        operator_only(who)
+        found = await engine.store.search(
+            state=state, open_only=open_only, kind=kind,
+            colour=None if colour is None else colour.value,
+            grid_cells=None if grid_cell is None else [grid_cell], limit=limit,
+        )  # fmt: skip
+        return IncidentPage(incidents=found)
+
+    @app.get("/api/incidents/{incident_id}")
+    async def get_incident(incident_id: IncidentId, who: Who) -> Incident:
+        return await visible(incident_id, who)
+
+    @app.get("/api/incidents/{incident_id}/audit")
+    async def audit(incident_id: IncidentId, who: Who) -> list[AuditRecord]:
+        operator_only(who)
+        await visible(incident_id, who)
+        return await engine.store.audit(incident_id)
+
+    @app.get("/api/incidents/{incident_id}/recommendations")
+    async def recommendations(incident_id: IncidentId, who: Who) -> RecommendationsOut:
+        operator_only(who)
+        return _ranking_out(await engine.recommendations(await visible(incident_id, who)))
+
+    @app.post("/api/incidents/{incident_id}/events")
+    async def post_event(
+        incident_id: IncidentId, who: Who, body: Annotated[dict[str, Any], Body()]
+    ) -> Incident:
+        """Apply one event. `dispatch` without `responder_id` sends the first recommendation."""
+        await visible(incident_id, who)
+        kind = body.get("type")
+        allowed = RESPONDER_EVENTS if who.role is Role.RESPONDER else OPERATOR_EVENTS
+        if kind not in allowed:
+            raise HTTPException(422, f"event type must be one of {sorted(allowed)}")
+        if {"actor", "at"} & body.keys():
+            raise HTTPException(422, "actor and at are set by the hub")
+        if who.role is Role.RESPONDER:
+            if body.get("responder_id", who.id) != who.id:
+                raise HTTPException(403, "a responder acts only for themselves")
+            body = {**body, "responder_id": who.id}
+        return await _guarded(lambda: _apply(engine, incident_id, who, body))
+
+    @app.post("/api/responders", status_code=201)
+    async def create_responder(new: ResponderCreate, who: Who) -> NewResponder:
+        operator_only(who)
+        try:
+            record, token = await engine.responders.create(new, engine.now())
+        except ResponderExistsError:
+            raise HTTPException(409, "a responder with this id exists") from None
+        return NewResponder(responder=record, token=token)
+
+    @app.get("/api/responders")
+    async def list_responders(who: Who) -> list[ResponderRecord]:
+        operator_only(who)
+        return await engine.responders.all()
+
+    @app.get("/api/me")
+    async def me(who: Who) -> ResponderRecord:
+        return await _responder(engine, who)
+
+    @app.get("/api/me/incidents")
+    async def my_incidents(who: Who) -> IncidentPage:
+        """A responder's incidents with an assignment still open (newest first)."""
+        await _responder(engine, who)
+        found = await engine.store.search(open_only=True, limit=500)
+        mine = [i for i in found if (a := i.assignment(who.id)) and a.state.value in _HOLDING]
+        return IncidentPage(incidents=mine)
+
+    @app.put("/api/me/position")
+    async def report_position(position: ResponderPosition, who: Who) -> ResponderRecord:
+        await _responder(engine, who)
+        if position.reported_at.tzinfo is None:
+            raise HTTPException(422, "reported_at must carry a timezone")
+        if position.reported_at > engine.now():
+            position = position.model_copy(update={"reported_at": engine.now()})
+        changed = await engine.responders.change(who.id, engine.now(), position=position)
+        return _present(changed)
+
+    @app.put("/api/me/availability")
+    async def set_availability(change: AvailabilityChange, who: Who) -> ResponderRecord:
+        await _responder(engine, who)
+        changed = await engine.responders.change(
+            who.id, engine.now(), availability=change.availability
+        )
+        return _present(changed)
+
+    @app.put("/api/responders/{responder_id}/availability")
+    async def set_their_availability(
+        responder_id: Annotated[str, Path(max_length=64)], change: AvailabilityChange, who: Who
+    ) -> ResponderRecord:
+        operator_only(who)
+        changed = await engine.responders.change(
+            responder_id, engine.now(), availability=change.availability
+        )
+        return _present(changed)
+
+
+async def _apply(
+    engine: IncidentEngine, incident_id: str, who: Actor, body: dict[str, Any]
+) -> Incident:
+    now = engine.now()
+    if body["type"] == "dispatch" and "responder_id" not in body:
+        reason = str(body.get("reason", ""))[:500]
+        outcome = await engine.dispatch_best(incident_id, who, why=reason)
+        if outcome is None:
+            raise HTTPException(409, "no responder can be dispatched: see the recommendations")
+        return outcome.incident
+    try:
+        event = EVENT_ADAPTER.validate_python({**body, "actor": who, "at": now})
+    except ValidationError as error:
+        raise HTTPException(422, public_errors(error.errors())) from None
+    return (await engine.apply(incident_id, event)).incident
+
+
+async def _guarded(action: Callable[[], Awaitable[Incident]]) -> Incident:
+    try:
+        return await action()
+    except IncidentNotFoundError:
+        raise HTTPException(404, "no such incident") from None
+    except LifecycleError as error:
+        raise HTTPException(409, str(error)) from None
+
+
+async def _responder(engine: IncidentEngine, who: Actor) -> ResponderRecord:
+    if who.role is not Role.RESPONDER:
+        raise HTTPException(403, "this is a responder's page: use a responder token")
+    found = await engine.responders.get(who.id)
+    if found is None:
+        raise HTTPException(401, "unknown responder")
+    return found
+
+
+def _present(record: ResponderRecord | None) -> ResponderRecord:
+    if record is None:
+        raise HTTPException(404, "no such responder")
+    return record

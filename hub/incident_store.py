@@ -1,0 +1,274 @@
+"""Incidents in the hub's database: the latest version, the append-only audit trail, the pending
+deadlines (so timers survive a restart), the alert links (so ingest is idempotent by alert id) and
+the outbox (so outside systems hear of every change), all written in one transaction per change.
+
+Writes are compare-and-set on the incident's version: two hubs (or a route and the scheduler)
+changing one incident at once cannot both win; the loser reads again and re-applies its event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.db import AuditRow, DeadlineRow, IncidentAlertRow, IncidentRow, OutboxCursorRow, OutboxRow
+from hub.lifecycle import AuditRecord, DeadlineKind, Incident, IncidentState, Outcome
+from hub.outbox import IncidentChange, OutboxEntry
+
+_OUTBOX_LOCK = 0x786C_6F62  # "xlob": PostgreSQL commits outbox rows in id order under this lock
+MAX_LIST = 500
+
+
+class StaleIncidentError(Exception):
+    """The incident changed since it was read (or the alert was taken by another writer)."""
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes (stored in UTC); PostgreSQL aware ones."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class IncidentStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    async def get(self, incident_id: str) -> Incident | None:
+        query = select(IncidentRow.body).where(IncidentRow.id == incident_id)
+        async with self._engine.connect() as connection:
+            body = (await connection.execute(query)).scalar_one_or_none()
+        return None if body is None else Incident.model_validate_json(body)
+
+    async def incident_of_alert(self, alert_id: str) -> str | None:
+        query = select(IncidentAlertRow.incident_id).where(IncidentAlertRow.alert_id == alert_id)
+        async with self._engine.connect() as connection:
+            return (await connection.execute(query)).scalar_one_or_none()
+
+    async def open_incidents(self, kind: str, since: datetime, limit: int = 200) -> list[Incident]:
+        """Open incidents of `kind` updated at or after `since`, newest first (merge candidates)."""
+        query = (
+            select(IncidentRow.body)
+            .where(IncidentRow.is_open.is_(True), IncidentRow.kind == kind)
+            .where(IncidentRow.updated_at >= since.astimezone(UTC))
+            .order_by(IncidentRow.updated_at.desc(), IncidentRow.id)
+            .limit(limit)
+        )
+        return await self._incidents(query)
+
+    async def search(
+        self,
+        *,
+        state: IncidentState | None = None,
+        open_only: bool = False,
+        kind: str | None = None,
+        colour: str | None = None,
+        grid_cells: Sequence[str] | None = None,
+        limit: int = 100,
+    ) -> list[Incident]:
+        """Newest change first."""
+        query = select(IncidentRow.body).order_by(IncidentRow.updated_at.desc(), IncidentRow.id)
+        if state is not None:
+            query = query.where(IncidentRow.state == state.value)
+        if open_only:
+            query = query.where(IncidentRow.is_open.is_(True))
+        if kind is not None:
+            query = query.where(IncidentRow.kind == kind)
+        if colour is not None:
+            query = query.where(IncidentRow.colour == colour)
+        if grid_cells is not None:
+            query = query.where(IncidentRow.grid_cell.in_(list(grid_cells)))
+        return await self._incidents(query.limit(min(limit, MAX_LIST)))
+
+    async def _incidents(self, query: object) -> list[Incident]:
+        async with self._engine.connect() as connection:
+            bodies = (await connection.execute(query)).scalars().all()  # type: ignore[call-overload]
+        return [Incident.model_validate_json(body) for body in bodies]
+
+    async def save(
+        self,
+        outcome: Outcome,
+        *,
+        previous_version: int | None,
+        changes: Sequence[IncidentChange] = (),
+        link_alerts: Sequence[str] = (),
+    ) -> None:
+        """Write an accepted outcome. `previous_version` None creates the incident. Raises
+        StaleIncidentError when the stored version moved on, the id exists, or an alert in
+        `link_alerts` is already linked (nothing is written then)."""
+        incident = outcome.incident
+        try:
+            async with self._engine.begin() as connection:
+                await self._write_incident(connection, incident, previous_version)
+                for alert_id in link_alerts:
+                    await connection.execute(
+                        insert(IncidentAlertRow).values(alert_id=alert_id, incident_id=incident.id)
+                    )
+                await self._append_audit(connection, outcome)
+                await self._replace_deadlines(connection, incident)
+                await self._add_outbox(connection, incident.id, changes)
+        except IntegrityError as error:
+            raise StaleIncidentError(f"incident {incident.id} or an alert link exists") from error
+
+    async def _write_incident(
+        self, connection: AsyncConnection, incident: Incident, previous_version: int | None
+    ) -> None:
+        values = {
+            "kind": incident.kind, "colour": incident.colour.value,
+            "state": incident.state.value, "is_open": not incident.is_closed,
+            "grid_cell": incident.grid_cell, "version": incident.version,
+            "created_at": incident.created_at, "updated_at": incident.updated_at,
+            "closed_at": incident.closed_at, "body": incident.model_dump_json(),
+        }  # fmt: skip
+        if previous_version is None:
+            await connection.execute(insert(IncidentRow).values(id=incident.id, **values))
+            return
+        changed = await connection.execute(
+            update(IncidentRow)
+            .where(IncidentRow.id == incident.id, IncidentRow.version == previous_version)
+            .values(**values)
+        )
+        if changed.rowcount != 1:
+            raise StaleIncidentError(f"incident {incident.id} is no longer {previous_version}")
+
+    async def _append_audit(self, connection: AsyncConnection, outcome: Outcome) -> None:
+        rows = [
+            {"incident_id": r.incident_id, "seq": r.seq, "at": r.at, "event": r.event,
+             "body": r.model_dump_json()}
+            for r in outcome.audit
+        ]  # fmt: skip
+        if rows:
+            await connection.execute(insert(AuditRow), rows)
+
+    async def _replace_deadlines(self, connection: AsyncConnection, incident: Incident) -> None:
+        """The incident's pending deadlines are the truth; the table mirrors them for the
+        scheduler (a handful per incident, so rewriting them is cheap)."""
+        await connection.execute(delete(DeadlineRow).where(DeadlineRow.incident_id == incident.id))
+        rows = [
+            {"incident_id": incident.id, "kind": item.kind.value, "subject": item.subject or "",
+             "due_at": item.due_at}
+            for item in incident.deadlines
+        ]  # fmt: skip
+        if rows:
+            await connection.execute(insert(DeadlineRow), rows)
+
+    async def _add_outbox(
+        self, connection: AsyncConnection, incident_id: str, changes: Sequence[IncidentChange]
+    ) -> None:
+        if not changes:
+            return
+        if self.dialect == "postgresql":
+            # Ids come from a sequence at insert time; serialising the writers until commit
+            # keeps commit order = id order, so a reader past id N never misses a later commit.
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK}
+            )
+        now = datetime.now(UTC)
+        rows = [
+            {"incident_id": incident_id, "created_at": now, "body": change.model_dump_json()}
+            for change in changes
+        ]
+        await connection.execute(insert(OutboxRow), rows)
+
+    async def audit(self, incident_id: str) -> list[AuditRecord]:
+        query = (
+            select(AuditRow.body).where(AuditRow.incident_id == incident_id).order_by(AuditRow.seq)
+        )
+        return await self._audit(query)
+
+    async def audit_between(self, start: datetime, end: datetime) -> list[AuditRecord]:
+        """Records with start <= at < end, in time order (for reports)."""
+        query = (
+            select(AuditRow.body)
+            .where(AuditRow.at >= start.astimezone(UTC), AuditRow.at < end.astimezone(UTC))
+            .order_by(AuditRow.at, AuditRow.incident_id, AuditRow.seq)
+        )
+        return await self._audit(query)
+
+    async def audit_for(self, incident_ids: Sequence[str]) -> list[AuditRecord]:
+        """Every record of these incidents, in seq order (reports need whole trails)."""
+        if not incident_ids:
+            return []
+        query = (
+            select(AuditRow.body)
+            .where(AuditRow.incident_id.in_(list(incident_ids)))
+            .order_by(AuditRow.incident_id, AuditRow.seq)
+        )
+        return await self._audit(query)
+
+    async def incidents_during(self, start: datetime, end: datetime) -> list[Incident]:
+        """Incidents alive at some time in [start, end): created before `end` and not closed
+        before `start` (a report's population)."""
+        query = select(IncidentRow.body).where(
+            IncidentRow.created_at < end.astimezone(UTC),
+            (IncidentRow.closed_at.is_(None)) | (IncidentRow.closed_at >= start.astimezone(UTC)),
+        )
+        return await self._incidents(query)
+
+    async def _audit(self, query: object) -> list[AuditRecord]:
+        async with self._engine.connect() as connection:
+            bodies = (await connection.execute(query)).scalars().all()  # type: ignore[call-overload]
+        return [AuditRecord.model_validate_json(body) for body in bodies]
+
+    async def incidents_by_id(self, ids: Sequence[str]) -> list[Incident]:
+        if not ids:
+            return []
+        return await self._incidents(select(IncidentRow.body).where(IncidentRow.id.in_(list(ids))))
+
+    async def due(
+        self, now: datetime, limit: int = 200
+    ) -> list[tuple[str, DeadlineKind, str | None, datetime]]:
+        """Pending deadlines due at or before `now`, earliest first."""
+        query = (
+            select(
+                DeadlineRow.incident_id, DeadlineRow.kind, DeadlineRow.subject, DeadlineRow.due_at
+            )
+            .where(DeadlineRow.due_at <= now.astimezone(UTC))
+            .order_by(DeadlineRow.due_at)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [(row[0], DeadlineKind(row[1]), row[2] or None, utc(row[3])) for row in rows]
+
+    async def next_due_at(self) -> datetime | None:
+        async with self._engine.connect() as connection:
+            found = (await connection.execute(select(func.min(DeadlineRow.due_at)))).scalar()
+        return None if found is None else utc(found)
+
+    # --- the outbox protocol (hub.outbox.Outbox) ---------------------------------------------
+
+    async def entries_after(self, cursor: int, limit: int) -> list[OutboxEntry]:
+        query = select(OutboxRow).where(OutboxRow.id > cursor).order_by(OutboxRow.id).limit(limit)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [
+            OutboxEntry(id=row.id, incident_id=row.incident_id, created_at=utc(row.created_at),
+                        body=row.body)
+            for row in rows
+        ]  # fmt: skip
+
+    async def cursor(self, sink: str) -> int:
+        query = select(OutboxCursorRow.position).where(OutboxCursorRow.sink == sink)
+        async with self._engine.connect() as connection:
+            return int((await connection.execute(query)).scalar_one_or_none() or 0)
+
+    async def advance(self, sink: str, cursor: int) -> None:
+        upsert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        statement = upsert(OutboxCursorRow).values(sink=sink, position=cursor)
+        statement = statement.on_conflict_do_update(
+            index_elements=[OutboxCursorRow.sink],
+            set_={"position": func.max(OutboxCursorRow.position, statement.excluded.position)}
+            if self.dialect == "sqlite"
+            else {"position": func.greatest(OutboxCursorRow.position, statement.excluded.position)},
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
