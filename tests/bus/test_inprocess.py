@@ -67,6 +67,28 @@ async def test_a_consumer_cancelled_mid_message_hands_it_to_the_next() -> None:
     assert await collect(bus, "g", 1) == [b"job"]
 
 
+async def test_a_consumer_cancelled_mid_batch_hands_the_whole_batch_to_the_next() -> None:
+    bus = InProcessBus(retry_delay_s=0.01)
+    for data in (b"a", b"b", b"c"):
+        await bus.publish(STREAM, data)
+    started = asyncio.Event()
+
+    async def hang(_batch: list[bytes]) -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    doomed = asyncio.create_task(
+        bus.consume_batch(STREAM, "g", "doomed", hang, stop=asyncio.Event())
+    )
+    await asyncio.wait_for(started.wait(), 1)
+    doomed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+    assert await bus.backlog(STREAM, "g") == 3
+    assert await collect(bus, "g", 3) == [b"a", b"b", b"c"]
+    assert await bus.backlog(STREAM, "g") == 0
+
+
 async def test_stop_lets_the_running_handler_finish_and_acknowledges_it() -> None:
     bus = InProcessBus(retry_delay_s=0.01)
     await bus.publish(STREAM, b"slow")

@@ -41,3 +41,26 @@ async def test_failures_and_dead_letters_are_logged_without_the_body(
     assert dead == [CANARY]
     assert any("ValueError" in record.getMessage() for record in caplog.records)
     assert CANARY.decode() not in caplog.text
+
+
+async def test_a_failed_batch_is_logged_without_its_bodies(
+    bus: Bus, stream: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await bus.publish(stream, CANARY)
+    await bus.publish(stream, b"second")
+    calls = 0
+    stop = asyncio.Event()
+
+    async def refuse(batch: list[bytes]) -> None:
+        nonlocal calls
+        calls += 1
+        if len(batch) == 1:
+            stop.set()  # the batch failed and its messages are being handled alone
+            return
+        raise ValueError(f"cannot store {batch!r}")
+
+    with caplog.at_level(logging.DEBUG, logger="xueliang.bus"):
+        await asyncio.wait_for(bus.consume_batch(stream, "g", "c", refuse, stop=stop), 10)
+    assert calls >= 2
+    assert any("batch handler failed" in record.getMessage() for record in caplog.records)
+    assert CANARY.decode() not in caplog.text

@@ -57,6 +57,42 @@ async def test_a_dead_consumers_message_is_taken_over_by_another(
         await bus.close()
 
 
+async def test_a_dead_consumers_batch_is_taken_over_whole(
+    redis_server: RedisServer, stream: str
+) -> None:
+    bus = fast_redis_bus(redis_server.url)
+    try:
+        for data in (b"a", b"b", b"c"):
+            await bus.publish(stream, data)
+        taken = asyncio.Event()
+
+        async def hang(_batch: list[bytes]) -> None:
+            taken.set()
+            await asyncio.sleep(3600)  # the hub dies during the batch's database write
+
+        doomed = asyncio.create_task(
+            bus.consume_batch(stream, "g", "doomed", hang, stop=asyncio.Event())
+        )
+        await asyncio.wait_for(taken.wait(), 5)
+        doomed.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await doomed
+        assert await bus.backlog(stream, "g") == 3  # none was acknowledged
+        rescued: list[bytes] = []
+        stop = asyncio.Event()
+
+        async def handle(batch: list[bytes]) -> None:
+            rescued.extend(batch)
+            if len(rescued) >= 3:
+                stop.set()
+
+        await asyncio.wait_for(bus.consume_batch(stream, "g", "rescuer", handle, stop=stop), 5)
+        assert sorted(rescued) == [b"a", b"b", b"c"]
+        assert await bus.backlog(stream, "g") == 0
+    finally:
+        await bus.close()
+
+
 async def _wait_acknowledged(url: str, stream: str, group: str, timeout_s: float = 5) -> None:
     client = Redis.from_url(url)
     try:

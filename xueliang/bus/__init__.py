@@ -19,7 +19,15 @@ Delivery semantics, identical for both:
   message stays pending and is delivered again after `retry_delay_s`. After `max_deliveries`
   (5) failed deliveries it is appended to the dead-letter stream `f"{stream}:dead"` and
   acknowledged. Handlers must therefore be idempotent (at-least-once delivery).
-- `stop` lets the handler in progress finish; it is never cancelled by `stop`.
+- `consume_batch(..., batch_handler, stop=..., max_batch=N)` hands the handler up to N new
+  messages at once (what is there: it never waits to fill a batch) and acknowledges them all
+  after it returned, so a consumer pays one durable write per batch, not per message. If a batch
+  of several raises, each of its messages is then handled alone (`batch_handler([data])`), as
+  `consume` would: one bad message cannot hold back the rest, and only those lone tries count
+  towards `max_deliveries`. Redeliveries always come alone. `consume` is `consume_batch` with
+  batches of one.
+- `stop` lets the handler in progress finish (and the rest of its batch); `stop` never cancels it.
+- `backlog(stream, group)`: messages the group has not acknowledged yet (unread and pending).
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ from typing import ClassVar, Protocol
 
 __all__ = [
     "DEFAULT_MAXLEN",
+    "DEFAULT_MAX_BATCH",
     "DEFAULT_MAX_DELIVERIES",
+    "BatchHandler",
     "Bus",
     "BusError",
     "BusUnavailableError",
@@ -43,13 +53,16 @@ __all__ = [
     "bus_kind",
     "dead_letter_stream",
     "make_bus",
+    "one_by_one",
 ]
 
 log = logging.getLogger("xueliang.bus")
 
 Handler = Callable[[bytes], Awaitable[None]]
+BatchHandler = Callable[[list[bytes]], Awaitable[None]]
 
 DEFAULT_MAXLEN = 10_000
+DEFAULT_MAX_BATCH = 100
 DEFAULT_MAX_DELIVERIES = 5
 DEFAULT_RETRY_DELAY_S = 0.5
 
@@ -75,11 +88,39 @@ class Bus(Protocol):
         stop: asyncio.Event,
     ) -> None: ...
 
+    async def consume_batch(
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        batch_handler: BatchHandler,
+        *,
+        stop: asyncio.Event,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ) -> None: ...
+
+    async def backlog(self, stream: str, group: str) -> int: ...
+
     async def close(self) -> None: ...
 
 
 def dead_letter_stream(stream: str) -> str:
     return f"{stream}:dead"
+
+
+def one_by_one(handler: Handler) -> BatchHandler:
+    """A per-message handler as a batch handler (for `consume`, whose batches hold one)."""
+
+    async def handle(batch: list[bytes]) -> None:
+        for data in batch:
+            await handler(data)
+
+    return handle
+
+
+def check_max_batch(max_batch: int) -> None:
+    if max_batch < 1:
+        raise ValueError("max_batch must be >= 1")
 
 
 def bus_kind(bus: Bus) -> str:
@@ -88,13 +129,14 @@ def bus_kind(bus: Bus) -> str:
     return kind if isinstance(kind, str) else type(bus).__name__
 
 
-def make_bus(redis_url: str | None) -> Bus:
-    """`InProcessBus` when `redis_url` is None, else a `RedisStreamsBus` on that server."""
+def make_bus(redis_url: str | None, *, claim_idle_ms: int = 30_000) -> Bus:
+    """`InProcessBus` when `redis_url` is None, else a `RedisStreamsBus` on that server
+    (`claim_idle_ms`: when a dead consumer's unacknowledged messages are taken over)."""
     if redis_url is None:
         return InProcessBus()
     from xueliang.bus.redis_streams import RedisStreamsBus
 
-    return RedisStreamsBus(redis_url)
+    return RedisStreamsBus(redis_url, claim_idle_ms=claim_idle_ms)
 
 
 @dataclass
@@ -179,14 +221,44 @@ class InProcessBus:
         *,
         stop: asyncio.Event,
     ) -> None:
+        await self.consume_batch(
+            stream, group, consumer, one_by_one(handler), stop=stop, max_batch=1
+        )
+
+    async def consume_batch(
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        batch_handler: BatchHandler,
+        *,
+        stop: asyncio.Event,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ) -> None:
+        check_max_batch(max_batch)
         s = self._stream(stream)
         g = s.groups.setdefault(group, _Group(next_seq=s.first_seq))
         while not stop.is_set() and not self._closed:
-            entry = self._take_due(g) or self._take_new(s, g, group)
-            if entry is None:
+            due = self._take_due(g)
+            batch = [due] if due is not None else self._take_new(s, g, group, max_batch)
+            if not batch:
                 await self._wait(s, g, stop)
                 continue
-            await self._deliver(stream, group, consumer, g, entry, handler)
+            try:
+                if len(batch) == 1 or not await self._deliver_batch(g, batch, batch_handler):
+                    for entry in batch:  # alone, so that one bad message cannot block the rest
+                        await self._deliver(stream, group, consumer, g, entry, batch_handler)
+            except asyncio.CancelledError:
+                for entry in batch:  # the consumer went away: another one takes them over
+                    entry.in_flight = False
+                raise
+
+    async def backlog(self, stream: str, group: str) -> int:
+        s = self._stream(stream)
+        g = s.groups.get(group)
+        if g is None:
+            return len(s.log)
+        return max(0, s.next_seq - max(g.next_seq, s.first_seq)) + len(g.pending)
 
     async def close(self) -> None:
         self._closed = True
@@ -200,19 +272,20 @@ class InProcessBus:
                 return entry
         return None
 
-    def _take_new(self, s: _Stream, g: _Group, group: str) -> _Pending | None:
+    def _take_new(self, s: _Stream, g: _Group, group: str, count: int) -> list[_Pending]:
         if g.next_seq < s.first_seq:
             log.warning(
                 "group %s lost %d messages trimmed by maxlen", group, s.first_seq - g.next_seq
             )
             g.next_seq = s.first_seq
-        if g.next_seq >= s.next_seq:
-            return None
-        seq, data = s.log[g.next_seq - s.first_seq]
-        g.next_seq = seq + 1
-        entry = _Pending(seq=seq, data=data)
-        g.pending[seq] = entry
-        return entry
+        taken: list[_Pending] = []
+        while g.next_seq < s.next_seq and len(taken) < count:
+            seq, data = s.log[g.next_seq - s.first_seq]
+            g.next_seq = seq + 1
+            entry = _Pending(seq=seq, data=data, in_flight=True)
+            g.pending[seq] = entry
+            taken.append(entry)
+        return taken
 
     async def _wait(self, s: _Stream, g: _Group, stop: asyncio.Event) -> None:
         waiting = [e.not_before for e in g.pending.values() if not e.in_flight]
@@ -227,6 +300,21 @@ class InProcessBus:
             for waiter in waiters:
                 waiter.cancel()
 
+    async def _deliver_batch(
+        self, g: _Group, batch: list[_Pending], batch_handler: BatchHandler
+    ) -> bool:
+        """True when the handler took the whole batch (then acknowledged); False when it raised
+        (not counted as a delivery: each message is then tried alone)."""
+        try:
+            await batch_handler([entry.data for entry in batch])
+        except Exception as exc:
+            log.warning("batch handler failed on %d messages (%s); handling them one by one",
+                        len(batch), type(exc).__name__)  # fmt: skip
+            return False
+        for entry in batch:
+            del g.pending[entry.seq]
+        return True
+
     async def _deliver(
         self,
         stream: str,
@@ -234,15 +322,12 @@ class InProcessBus:
         consumer: str,
         g: _Group,
         entry: _Pending,
-        handler: Handler,
+        batch_handler: BatchHandler,
     ) -> None:
         entry.deliveries += 1
         entry.in_flight = True
         try:
-            await handler(entry.data)
-        except asyncio.CancelledError:
-            entry.in_flight = False  # the consumer went away: another one takes it over
-            raise
+            await batch_handler([entry.data])
         except Exception as exc:
             entry.in_flight = False
             log.warning(

@@ -4,7 +4,8 @@ One stream per topic; each entry has one field `data` holding the message body. 
 give each message to one consumer of a group, and every group sees every message.
 
 - New messages: XREADGROUP `>` with a block timeout (raced against `stop`).
-- Acknowledgement: XACK only after the handler returned.
+- Acknowledgement: XACK only after the handler returned; one XACK for a batch
+  (`consume_batch`), whose messages are handled alone (XACK each) if the batch handler raises.
 - Handler failure: the entry stays in this consumer's pending list; after `retry_delay_s` the
   same consumer takes it again (XPENDING to check it still owns it, then XCLAIM, which raises the
   delivery count).
@@ -41,13 +42,17 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from xueliang.bus import (
+    DEFAULT_MAX_BATCH,
     DEFAULT_MAX_DELIVERIES,
     DEFAULT_MAXLEN,
     DEFAULT_RETRY_DELAY_S,
+    BatchHandler,
     BusError,
     BusUnavailableError,
     Handler,
+    check_max_batch,
     dead_letter_stream,
+    one_by_one,
 )
 
 log = logging.getLogger("xueliang.bus.redis")
@@ -106,6 +111,25 @@ class RedisStreamsBus:
         self._closed.set()
         await self._client.aclose()
 
+    async def backlog(self, stream: str, group: str) -> int:
+        """XINFO GROUPS' lag plus pending; the stream's length where Redis cannot tell the lag
+        (before 7.0, or after deletions), or where the group does not exist yet."""
+        try:
+            groups: list[dict[str, Any]] = await self._client.xinfo_groups(stream)
+        except ResponseError:  # no such stream
+            return 0
+        except _TRANSIENT as exc:
+            raise BusUnavailableError(f"redis unavailable: {type(exc).__name__}") from exc
+        for info in groups:
+            if _text(info["name"]) == group:
+                lag = info.get("lag")
+                pending = int(info["pending"])
+                return pending + (int(lag) if lag is not None else await self._length(stream))
+        return await self._length(stream)
+
+    async def _length(self, stream: str) -> int:
+        return int(await self._client.xlen(stream))
+
     async def consume(
         self,
         stream: str,
@@ -115,7 +139,22 @@ class RedisStreamsBus:
         *,
         stop: asyncio.Event,
     ) -> None:
-        loop = _ConsumerLoop(self, stream, group, consumer, handler, stop)
+        await self.consume_batch(
+            stream, group, consumer, one_by_one(handler), stop=stop, max_batch=1
+        )
+
+    async def consume_batch(
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        batch_handler: BatchHandler,
+        *,
+        stop: asyncio.Event,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ) -> None:
+        check_max_batch(max_batch)
+        loop = _ConsumerLoop(self, stream, group, consumer, batch_handler, stop, max_batch)
         backoff = self.backoff_initial_s
         while not stop.is_set() and not self._closed.is_set():
             try:
@@ -148,12 +187,13 @@ class _ConsumerLoop:
         stream: str,
         group: str,
         consumer: str,
-        handler: Handler,
+        batch_handler: BatchHandler,
         stop: asyncio.Event,
+        max_batch: int,
     ) -> None:
         self.bus, self.redis = bus, bus._client
         self.stream, self.group, self.consumer = stream, group, consumer
-        self.handler, self.stop = handler, stop
+        self.batch_handler, self.stop, self.max_batch = batch_handler, stop, max_batch
         self.group_ready = False
         self.retries: dict[bytes, float] = {}  # entry id -> monotonic time of the next try
         self.claim_cursor: bytes = b"0-0"
@@ -226,7 +266,7 @@ class _ConsumerLoop:
         read = asyncio.ensure_future(
             self.redis.xreadgroup(
                 self.group, self.consumer, {self.stream: ">"},
-                count=self.bus.batch, block=max(1, int(block_s * 1000)),
+                count=max(self.bus.batch, self.max_batch), block=max(1, int(block_s * 1000)),
             )
         )
         stopper = asyncio.ensure_future(self.stop.wait())
@@ -239,7 +279,23 @@ class _ConsumerLoop:
             with suppress(asyncio.CancelledError, *_TRANSIENT):
                 await read
             return
-        for entry in _entries(read.result()):
+        entries = _entries(read.result())
+        for start in range(0, len(entries), self.max_batch):
+            await self._handle_new(entries[start : start + self.max_batch])
+
+    async def _handle_new(self, entries: list[Entry]) -> None:
+        """First deliveries: one handler call and one XACK for all; alone if that raises."""
+        bodies = [fields.get(_FIELD) for _id, fields in entries]
+        if len(entries) > 1 and None not in bodies:
+            try:
+                await self.batch_handler(bodies)  # type: ignore[arg-type]  # None ruled out
+            except Exception as exc:
+                log.warning("batch handler failed on %d entries of %s (%s); handling them one "
+                            "by one", len(entries), self.stream, type(exc).__name__)  # fmt: skip
+            else:
+                await self.redis.xack(self.stream, self.group, *(i for i, _ in entries))
+                return
+        for entry in entries:
             await self._handle(entry, 1)
 
     async def _handle(self, entry: Entry, deliveries: int) -> None:
@@ -250,7 +306,7 @@ class _ConsumerLoop:
             await self._dead_letter(msg_id, data or b"", deliveries, reason)
             return
         try:
-            await self.handler(data)
+            await self.batch_handler([data])
         except Exception as exc:
             log.warning(
                 "handler failed on %s id=%s group=%s consumer=%s delivery=%d: %s",
