@@ -93,6 +93,9 @@ def test_demo_shows_the_first_crowd_alert_on_the_page_within_a_minute(tmp_path: 
     assert 'xl_camera_frames_sampled_total{camera="demo-plaza"}' in scraped.text
     assert demo.returncode == 0, output
     assert "operator page: http://127.0.0.1" in output and "ALERT" in output
+    # The alert opened an incident in the demo grid, with a grid worker of its cell recommended.
+    assert "queue -> pending_review" in output
+    assert "best responder r-" in output and "in grid cell g-001" in output
     assert TOKEN not in output.split("operator page:")[0]  # the token is printed once, in the URL
     ARTIFACTS.mkdir(exist_ok=True)
     figures = {

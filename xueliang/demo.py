@@ -20,10 +20,12 @@ from rich.console import Console
 from cameras.source import SourceOptions
 from hub.app import create_app
 from hub.contracts import STREAM_ALERTS, Alert
+from hub.incidents import IncidentEngine
 from hub.settings import HubSettings
 from hub.store import AlertStore
 from xueliang.bus import InProcessBus
 from xueliang.config import default_camera, load_cameras
+from xueliang.demo_incidents import DEMO_GRID, add_demo_responders, print_changes
 from xueliang.evidence_store import EvidenceFolder
 from xueliang.inference import InferenceThread, batching
 from xueliang.metrics import WorkerMetrics
@@ -45,12 +47,16 @@ async def run_demo(args: argparse.Namespace, inference: InferenceThread) -> int:
         api_token=SecretStr(token),
         host=args.host,
         port=args.port,
+        grid_file=DEMO_GRID,
     )
     data_dir.mkdir(parents=True, exist_ok=True)
     bus = InProcessBus()
     store = await AlertStore.open(settings.database_url)
     metrics = WorkerMetrics()
     app = create_app(settings, bus, store, metrics.registry)
+    incidents: IncidentEngine = app.state.incidents
+    await add_demo_responders(incidents)
+    incidents.on_change = print_changes(incidents, lambda line: console.print(line, soft_wrap=True))
     server = uvicorn.Server(
         uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     )

@@ -19,7 +19,7 @@ from hub.responders import ResponderCreate, ResponderPosition, ResponderStore
 from hub.store import AlertStore
 from tests.factories import make_alert
 
-GRID_FILE = Path(__file__).parents[1] / "data" / "grid-demo.geojson"
+GRID_FILE = Path(__file__).parents[2] / "config" / "grid-demo.geojson"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 SQUARE = GeoPoint(lat=30.657, lon=104.066)  # Tianfu Square: cell g-001, 1-minute ring
 NEAR_SQUARE = GeoPoint(lat=30.6574, lon=104.0662)  # about 50 m away, another camera

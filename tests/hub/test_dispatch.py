@@ -26,7 +26,7 @@ from hub.dispatch import (
 )
 from hub.grid import load_grid
 
-GRID = load_grid(Path(__file__).parents[1] / "data" / "grid-demo.geojson")
+GRID = load_grid(Path(__file__).parents[2] / "config" / "grid-demo.geojson")
 CELL = GRID.nodes["g-001"]
 POINT = GeoPoint(lat=30.657, lon=104.066)  # the demo camera, in cell g-001
 NOW = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)

@@ -25,7 +25,7 @@ from hub.grid import (
     parse_grid,
 )
 
-DEMO = Path(__file__).parents[1] / "data" / "grid-demo.geojson"
+DEMO = Path(__file__).parents[2] / "config" / "grid-demo.geojson"
 DEMO_DATA: dict[str, Any] = json.loads(DEMO.read_text(encoding="utf-8"))
 GRID = load_grid(DEMO)
 METRES_PER_DEGREE = 111_195.08  # haversine, mean Earth radius

@@ -25,7 +25,7 @@ from hub.reports import GroupBy, Stage, daily_report
 from tests.factories import make_alert
 from tests.hub.conftest import Hub, _serve
 
-GRID_FILE = Path(__file__).parents[1] / "data" / "grid-demo.geojson"
+GRID_FILE = Path(__file__).parents[2] / "config" / "grid-demo.geojson"
 SQUARE = GeoPoint(lat=30.657, lon=104.066)  # cell g-001 (leader r-g001-lead), 1-minute ring
 ACK_S = 1.0
 CONFIG = f"""
