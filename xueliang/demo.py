@@ -58,7 +58,8 @@ async def run_demo(args: argparse.Namespace, inference: InferenceThread) -> int:
     await add_demo_responders(incidents)
     incidents.on_change = print_changes(incidents, lambda line: console.print(line, soft_wrap=True))
     server = uvicorn.Server(
-        uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+        uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False,
+                       ws_per_message_deflate=False)  # as `xueliang hub` (see services.py)
     )
     camera = load_cameras(args.rules)[0] if args.rules else default_camera(args.video)
     camera = camera.model_copy(update={"url": args.video})
