@@ -86,18 +86,8 @@ def newest_per_id(alerts: list[Alert]) -> list[Alert]:
 
 def publish_batch(live: LiveFeed, bodies: list[str]) -> None:
     """`LiveFeed.publish` for a batch of alerts (their JSON): one message, one frame each."""
-    if not bodies:
-        return
-    message = '{"type":"alerts","alerts":[' + ",".join(bodies) + "]}"
-    clients: set[asyncio.Queue[str | None]] = live._clients  # prototype: LiveFeed's own set
-    for queue in list(clients):
-        try:
-            queue.put_nowait(message)
-        except asyncio.QueueFull:
-            log.warning("dropping a live client that fell %d messages behind", queue.qsize())
-            clients.discard(queue)
-            queue.get_nowait()
-            queue.put_nowait(None)
+    if bodies:  # prototype: LiveFeed's own sender (drops a client that fell behind)
+        live._send('{"type":"alerts","alerts":[' + ",".join(bodies) + "]}")
 
 
 _NO_BOXES: Any = {"detections": {"boxes"}}
