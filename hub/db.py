@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -60,6 +60,8 @@ class IncidentRow(Base):
     state: Mapped[str] = mapped_column(String(32))
     is_open: Mapped[bool] = mapped_column(Boolean)
     grid_cell: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)  # the first alert's place
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -68,6 +70,7 @@ class IncidentRow(Base):
 
     __table_args__ = (
         Index("ix_incidents_open_kind", "is_open", "kind", "updated_at"),
+        Index("ix_incidents_open_kind_lat", "is_open", "kind", "lat"),
         Index("ix_incidents_updated_at", "updated_at"),
     )
 

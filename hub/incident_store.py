@@ -9,20 +9,37 @@ changing one incident at once cannot both win; the loser reads again and re-appl
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import Executable, Row, and_, delete, false, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.contracts import GeoPoint
 from hub.db import AuditRow, DeadlineRow, IncidentAlertRow, IncidentRow, OutboxCursorRow, OutboxRow
 from hub.lifecycle import AuditRecord, DeadlineKind, Incident, IncidentState, Outcome
+from hub.merging import MergeCandidate, SearchBox, chunks
 from hub.outbox import IncidentChange, OutboxEntry
 
 _OUTBOX_LOCK = 0x786C_6F62  # "xlob": PostgreSQL commits outbox rows in id order under this lock
 MAX_LIST = 500
+_BOXES_PER_QUERY = 100  # 4 parameters each: far below SQLite's and PostgreSQL's limits
+
+
+@dataclass(frozen=True)
+class IncidentWrite:
+    """One incident's part of a transaction: its latest version, replacing `previous_version`
+    (None: a new incident), with every audit record and change since then."""
+
+    incident: Incident
+    previous_version: int | None
+    audit: Sequence[AuditRecord] = ()
+    changes: Sequence[IncidentChange] = ()
+    link_alerts: Sequence[str] = ()
 
 
 class StaleIncidentError(Exception):
@@ -53,16 +70,34 @@ class IncidentStore:
         async with self._engine.connect() as connection:
             return (await connection.execute(query)).scalar_one_or_none()
 
-    async def open_incidents(self, kind: str, since: datetime, limit: int = 200) -> list[Incident]:
-        """Open incidents of `kind` updated at or after `since`, newest first (merge candidates)."""
-        query = (
-            select(IncidentRow.body)
-            .where(IncidentRow.is_open.is_(True), IncidentRow.kind == kind)
-            .where(IncidentRow.updated_at >= since.astimezone(UTC))
-            .order_by(IncidentRow.updated_at.desc(), IncidentRow.id)
-            .limit(limit)
+    async def incidents_of_alerts(self, alert_ids: Sequence[str]) -> dict[str, str]:
+        """Alert id -> the incident that took it, for those linked already."""
+        if not alert_ids:
+            return {}
+        query = select(IncidentAlertRow.alert_id, IncidentAlertRow.incident_id).where(
+            IncidentAlertRow.alert_id.in_(list(alert_ids))
         )
-        return await self._incidents(query)
+        async with self._engine.connect() as connection:
+            return {row[0]: row[1] for row in (await connection.execute(query)).all()}
+
+    async def merge_candidates(
+        self,
+        kinds: Sequence[str],
+        since: datetime,
+        cells: Sequence[str],
+        boxes: Sequence[SearchBox],
+    ) -> list[MergeCandidate]:
+        """Open incidents of `kinds` updated at or after `since`, in one of `cells` or with
+        their first alert inside one of `boxes`: columns only, no bodies."""
+        if not kinds or not (cells or boxes):
+            return []
+        found: dict[str, MergeCandidate] = {}
+        async with self._engine.connect() as connection:
+            for part in chunks(boxes, _BOXES_PER_QUERY) or [()]:
+                query = _candidates(kinds, since.astimezone(UTC), cells, part)
+                for row in (await connection.execute(query)).all():
+                    found[row.id] = _candidate(row)
+        return list(found.values())
 
     async def search(
         self,
@@ -104,64 +139,81 @@ class IncidentStore:
         """Write an accepted outcome. `previous_version` None creates the incident. Raises
         StaleIncidentError when the stored version moved on, the id exists, or an alert in
         `link_alerts` is already linked (nothing is written then)."""
-        incident = outcome.incident
+        write = IncidentWrite(outcome.incident, previous_version, outcome.audit, changes,
+                              link_alerts)  # fmt: skip
+        await self.save_many([write])
+
+    async def save_many(self, writes: Sequence[IncidentWrite]) -> None:
+        """`save` for several incidents in one transaction: all are written or none (then
+        StaleIncidentError, as for `save`). Each incident appears once."""
+        if not writes:
+            return
         try:
             async with self._engine.begin() as connection:
-                await self._write_incident(connection, incident, previous_version)
-                for alert_id in link_alerts:
-                    await connection.execute(
-                        insert(IncidentAlertRow).values(alert_id=alert_id, incident_id=incident.id)
-                    )
-                await self._append_audit(connection, outcome)
-                await self._replace_deadlines(connection, incident)
-                await self._add_outbox(connection, incident.id, changes)
+                await self._write_incidents(connection, writes)
+                links = [{"alert_id": alert_id, "incident_id": write.incident.id}
+                         for write in writes for alert_id in write.link_alerts]  # fmt: skip
+                if links:
+                    await connection.execute(insert(IncidentAlertRow), links)
+                await self._append_audit(connection, [r for w in writes for r in w.audit])
+                await self._replace_deadlines(connection, [write.incident for write in writes])
+                await self._add_outbox(
+                    connection, [(w.incident.id, c) for w in writes for c in w.changes]
+                )
         except IntegrityError as error:
-            raise StaleIncidentError(f"incident {incident.id} or an alert link exists") from error
+            ids = ", ".join(write.incident.id for write in writes[:3])
+            raise StaleIncidentError(f"incident {ids} or an alert link exists") from error
 
-    async def _write_incident(
-        self, connection: AsyncConnection, incident: Incident, previous_version: int | None
+    async def _write_incidents(
+        self, connection: AsyncConnection, writes: Sequence[IncidentWrite]
     ) -> None:
-        values = {
-            "kind": incident.kind, "colour": incident.colour.value,
-            "state": incident.state.value, "is_open": not incident.is_closed,
-            "grid_cell": incident.grid_cell, "version": incident.version,
-            "created_at": incident.created_at, "updated_at": incident.updated_at,
-            "closed_at": incident.closed_at, "body": incident.model_dump_json(),
-        }  # fmt: skip
-        if previous_version is None:
-            await connection.execute(insert(IncidentRow).values(id=incident.id, **values))
-            return
-        changed = await connection.execute(
-            update(IncidentRow)
-            .where(IncidentRow.id == incident.id, IncidentRow.version == previous_version)
-            .values(**values)
-        )
-        if changed.rowcount != 1:
-            raise StaleIncidentError(f"incident {incident.id} is no longer {previous_version}")
+        new = [_columns(w.incident) for w in writes if w.previous_version is None]
+        if new:
+            await connection.execute(insert(IncidentRow), new)
+        # Compare-and-set, one statement per incident: each must match exactly one row.
+        for write in writes:
+            if write.previous_version is None:
+                continue
+            incident, previous = write.incident, write.previous_version
+            values = _columns(incident)
+            del values["id"]
+            changed = await connection.execute(
+                update(IncidentRow)
+                .where(IncidentRow.id == incident.id, IncidentRow.version == previous)
+                .values(**values)
+            )
+            if changed.rowcount != 1:
+                raise StaleIncidentError(f"incident {incident.id} is no longer {previous}")
 
-    async def _append_audit(self, connection: AsyncConnection, outcome: Outcome) -> None:
+    async def _append_audit(
+        self, connection: AsyncConnection, records: Sequence[AuditRecord]
+    ) -> None:
         rows = [
             {"incident_id": r.incident_id, "seq": r.seq, "at": r.at, "event": r.event,
              "body": r.model_dump_json()}
-            for r in outcome.audit
+            for r in records
         ]  # fmt: skip
         if rows:
             await connection.execute(insert(AuditRow), rows)
 
-    async def _replace_deadlines(self, connection: AsyncConnection, incident: Incident) -> None:
-        """The incident's pending deadlines are the truth; the table mirrors them for the
+    async def _replace_deadlines(
+        self, connection: AsyncConnection, incidents: Sequence[Incident]
+    ) -> None:
+        """The incidents' pending deadlines are the truth; the table mirrors them for the
         scheduler (a handful per incident, so rewriting them is cheap)."""
-        await connection.execute(delete(DeadlineRow).where(DeadlineRow.incident_id == incident.id))
+        ids = [incident.id for incident in incidents]
+        await connection.execute(delete(DeadlineRow).where(DeadlineRow.incident_id.in_(ids)))
         rows = [
             {"incident_id": incident.id, "kind": item.kind.value, "subject": item.subject or "",
              "due_at": item.due_at}
+            for incident in incidents
             for item in incident.deadlines
         ]  # fmt: skip
         if rows:
             await connection.execute(insert(DeadlineRow), rows)
 
     async def _add_outbox(
-        self, connection: AsyncConnection, incident_id: str, changes: Sequence[IncidentChange]
+        self, connection: AsyncConnection, changes: Sequence[tuple[str, IncidentChange]]
     ) -> None:
         if not changes:
             return
@@ -174,7 +226,7 @@ class IncidentStore:
         now = datetime.now(UTC)
         rows = [
             {"incident_id": incident_id, "created_at": now, "body": change.model_dump_json()}
-            for change in changes
+            for incident_id, change in changes
         ]
         await connection.execute(insert(OutboxRow), rows)
 
@@ -272,3 +324,39 @@ class IncidentStore:
         )
         async with self._engine.begin() as connection:
             await connection.execute(statement)
+
+
+def _columns(incident: Incident) -> dict[str, Any]:
+    where = incident.location
+    return {
+        "id": incident.id, "kind": incident.kind, "colour": incident.colour.value,
+        "state": incident.state.value, "is_open": not incident.is_closed,
+        "grid_cell": incident.grid_cell, "lat": where.lat if where else None,
+        "lon": where.lon if where else None, "version": incident.version,
+        "created_at": incident.created_at, "updated_at": incident.updated_at,
+        "closed_at": incident.closed_at, "body": incident.model_dump_json(),
+    }  # fmt: skip
+
+
+def _candidates(
+    kinds: Sequence[str], since: datetime, cells: Sequence[str], boxes: Sequence[SearchBox]
+) -> Executable:
+    places = [
+        and_(IncidentRow.lat.between(box.lat_min, box.lat_max),
+             IncidentRow.lon.between(box.lon_min, box.lon_max))
+        for box in boxes
+    ]  # fmt: skip
+    in_cells = IncidentRow.grid_cell.in_(list(cells)) if cells else false()
+    return select(
+        IncidentRow.id, IncidentRow.kind, IncidentRow.grid_cell, IncidentRow.lat,
+        IncidentRow.lon, IncidentRow.updated_at,
+    ).where(
+        IncidentRow.is_open.is_(True), IncidentRow.kind.in_(list(kinds)),
+        IncidentRow.updated_at >= since, or_(in_cells, *places),
+    )  # fmt: skip
+
+
+def _candidate(row: Row[Any]) -> MergeCandidate:
+    where = None if row.lat is None or row.lon is None else GeoPoint(lat=row.lat, lon=row.lon)
+    return MergeCandidate(id=row.id, kind=row.kind, grid_cell=row.grid_cell, location=where,
+                          updated_at=utc(row.updated_at))  # fmt: skip

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hub.alert_linking import Link, Work, newest_per_id, plan_links
 from hub.contracts import Alert, GeoPoint, Level
 from hub.dispatch import DispatchPolicy, Ranking, SpeedProfile, rank
 from hub.grid import Grid
@@ -43,7 +44,7 @@ from hub.lifecycle import (
 )
 from hub.lifecycle.changes import refused_responders
 from hub.lifecycle.model import ACTIVE_ASSIGNMENTS
-from hub.merging import MergeRule, merge_target
+from hub.merging import MergeCandidate, MergeRule, search_boxes
 from hub.outbox import IncidentChange
 from hub.responders import ResponderStore
 
@@ -101,30 +102,68 @@ class IncidentEngine:
 
     async def on_alert(self, alert: Alert) -> Incident:
         """Link the alert to an incident (merging or opening one); safe to call again."""
-        for _attempt in range(_MAX_ATTEMPTS):
+        return (await self.on_alerts([alert]))[alert.id]
+
+    async def on_alerts(self, alerts: Sequence[Alert]) -> dict[str, Incident]:
+        """`on_alert` for a batch, in one transaction: alert id -> its incident. When another
+        writer got in between, the batch is linked again one alert at a time."""
+        alerts = newest_per_id(alerts)
+        if not alerts:
+            return {}
+        for _attempt in range(1 if len(alerts) > 1 else _MAX_ATTEMPTS):
             try:
-                incident = await self._link(alert)
+                plan, works = await self._link(alerts)
+                break
             except StaleIncidentError:
-                continue  # another writer linked it or changed the target: look again
-            return await self._auto_dispatch(incident)
-        raise StaleIncidentError(f"alert {alert.id}: too many concurrent changes")
+                continue  # another writer linked one or changed a target: look again
+        else:
+            if len(alerts) == 1:
+                raise StaleIncidentError(f"alert {alerts[0].id}: too many concurrent changes")
+            merged: dict[str, Incident] = {}
+            for alert in alerts:
+                merged |= await self.on_alerts([alert])
+            return merged
+        await self._after_commit(works.values())
+        done = {incident_id: await self._auto_dispatch(work.current)
+                for incident_id, work in works.items()}  # fmt: skip
+        return {alert_id: done[link.incident_id] for alert_id, link in plan.items()}
 
-    async def _link(self, alert: Alert) -> Incident:
-        linked = await self.store.incident_of_alert(alert.id)
-        if linked is not None:
-            return await self._merge(linked, alert, link=False)
+    async def _link(self, alerts: Sequence[Alert]) -> tuple[dict[str, Link], dict[str, Work]]:
         now = self.now()
-        cell = self._cell(alert)
-        since = now - timedelta(seconds=self.config.merge.window_s)
-        candidates = await self.store.open_incidents(alert.kind.value, since)
-        target = merge_target(
-            alert.kind.value, alert.location, cell, now, candidates, self.config.merge
-        )
-        if target is not None:
-            return await self._merge(target.id, alert, link=True)
-        return await self._open(alert, cell, now)
+        linked = await self.store.incidents_of_alerts([alert.id for alert in alerts])
+        fresh = [alert for alert in alerts if alert.id not in linked]
+        candidates = await self._candidates(fresh, now)
+        rule = self.config.merge
+        plan = plan_links(alerts, linked, candidates, self._cell, incident_id_for, now, rule)
+        stored = {link.incident_id for link in plan.values() if not link.opens}
+        bodies = {i.id: i for i in await self.store.incidents_by_id(sorted(stored))}
+        works: dict[str, Work] = {}
+        for alert in alerts:
+            link = plan[alert.id]
+            work = works.get(link.incident_id)
+            if work is None and link.opens:
+                work = works[link.incident_id] = self._opened(alert, now)
+                continue
+            if work is None:
+                if link.incident_id not in bodies:  # deleted or a lost race: choose again
+                    raise StaleIncidentError(f"incident {link.incident_id} is gone")
+                found = bodies[link.incident_id]
+                work = works[link.incident_id] = Work(before=found, current=found)
+            self._merge(work, alert, now, link)
+        await self.store.save_many([w.write(self._change) for w in works.values() if w.dirty])
+        return plan, works
 
-    async def _open(self, alert: Alert, cell: str | None, now: datetime) -> Incident:
+    async def _candidates(self, alerts: Sequence[Alert], now: datetime) -> list[MergeCandidate]:
+        if not alerts:
+            return []
+        since = now - timedelta(seconds=self.config.merge.window_s)
+        kinds = sorted({alert.kind.value for alert in alerts})
+        cells = sorted({cell for alert in alerts if (cell := self._cell(alert)) is not None})
+        boxes = search_boxes([alert.location for alert in alerts], self.config.merge.radius_m)
+        return await self.store.merge_candidates(kinds, since, cells, boxes)
+
+    def _opened(self, alert: Alert, now: datetime) -> Work:
+        cell = self._cell(alert)
         place = self.grid.place_at(alert.location.lat, alert.location.lon) if self.grid else None
         ring = place.ring_min if place and place.ring_min in (1, 3, 5) else None
         opened = open_incident(
@@ -132,27 +171,26 @@ class IncidentEngine:
             ring_min=ring, grid_cell=cell, alert_id=alert.id, location=alert.location,  # type: ignore[arg-type]
         )  # fmt: skip
         opened = opened.model_copy(update={"alerts": {alert.id: alert.revision}})
-        outcome = step(opened, Queue(actor=Actor.system(), at=now), now, self.config.policy)
-        await self._commit(outcome, opened, [alert.id])
-        return outcome.incident
+        work = Work(before=None, current=opened)
+        work.add(step(opened, Queue(actor=Actor.system(), at=now), now, self.config.policy),
+                 alert.id)  # fmt: skip
+        return work
 
-    async def _merge(self, incident_id: str, alert: Alert, *, link: bool) -> Incident:
-        now = self.now()
+    def _merge(self, work: Work, alert: Alert, now: datetime, link: Link) -> None:
         event = MergeAlert(
             actor=Actor.system(), at=now, alert_id=alert.id, revision=alert.revision,
             colour=alert.level,
         )  # fmt: skip
         try:
-            outcome = await self._apply_once(incident_id, event, now, [alert.id] * link)
+            outcome = step(work.current, event, now, self.config.policy)
         except LifecycleError:
-            current = await self.store.get(incident_id)
-            if current is None or not current.is_closed:
+            if not work.current.is_closed:
                 raise
-            if link:  # it closed after it was chosen: choose again
-                raise StaleIncidentError(f"incident {incident_id} closed") from None
+            if link.new_link:  # it closed after it was chosen: choose again
+                raise StaleIncidentError(f"incident {work.current.id} closed") from None
             # A closed incident takes no more reports (kept in the alert store); a person reopens.
-            return current
-        return outcome.incident
+            return
+        work.add(outcome, alert.id if link.new_link else None)
 
     def _cell(self, alert: Alert) -> str | None:
         if self.grid is None or alert.grid_cell in self.grid.nodes:
@@ -211,20 +249,27 @@ class IncidentEngine:
 
     async def _commit(self, outcome: Outcome, before: Incident, links: Sequence[str]) -> None:
         """`before` is the stored version it replaces (a version-0 incident: a new one)."""
-        changes = [self._change(outcome)] if outcome.changed else []
-        await self.store.save(
-            outcome, previous_version=before.version or None, changes=changes, link_alerts=links
-        )
-        if not changes:
-            return
+        work = Work(before=before if before.version else None, current=before)
+        work.add(outcome, None)
+        work.links.extend(links)
+        await self.store.save_many([work.write(self._change)])
+        await self._after_commit([work])
+
+    async def _after_commit(self, works: Iterable[Work]) -> None:
+        """Pages and relays hear of every change first (one live frame for the lot), then
+        responders' availability follows and re-dispatches run."""
+        works = [work for work in works if work.outcomes]
         if self.on_change is not None:
-            self.on_change(outcome.incident, changes[0])
-        await self.responders.follow_assignments(
-            before.assignments, outcome.incident.assignments, self.now()
-        )
-        for effect in outcome.effects:
-            if isinstance(effect, Redispatch) and not outcome.incident.is_closed:
-                await self._redispatch(outcome.incident, effect)
+            for work in works:
+                for outcome in work.outcomes:
+                    self.on_change(outcome.incident, self._change(outcome))
+        for work in works:
+            before = work.before.assignments if work.before is not None else []
+            await self.responders.follow_assignments(before, work.current.assignments, self.now())
+            for outcome in work.outcomes:
+                for effect in outcome.effects:
+                    if isinstance(effect, Redispatch) and not work.current.is_closed:
+                        await self._redispatch(work.current, effect)
 
     def _change(self, outcome: Outcome) -> IncidentChange:
         incident, record = outcome.incident, outcome.audit[0]

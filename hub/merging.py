@@ -4,17 +4,25 @@
 incident's first alert (cameras on the same square watch one crowd from several sides). Among
 several matches the nearest wins, then the most recently updated, then the lowest id, so the
 answer never depends on the order the store returned them in.
+
+Candidates need only a few columns (`MergeCandidate`), so a batch of alerts finds its targets
+from one query, with `search_boxes` saying where to look, without reading incident bodies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from hub.contracts import GeoPoint
-from hub.grid import distance_m
-from hub.lifecycle import Incident
+from hub.grid import EARTH_RADIUS_M, distance_m
+
+M = TypeVar("M", bound="Mergeable")
+T = TypeVar("T")
+_MARGIN = 1.01  # a box a little larger than the circle: rounding never loses a match
 
 
 @dataclass(frozen=True)
@@ -23,23 +31,64 @@ class MergeRule:
     radius_m: float = 150.0
 
 
+class Mergeable(Protocol):
+    """What merging reads of an incident (an `Incident` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def grid_cell(self) -> str | None: ...
+    @property
+    def location(self) -> GeoPoint | None: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def is_closed(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class MergeCandidate:
+    """An open incident as the store's candidate query returns it."""
+
+    id: str
+    kind: str
+    grid_cell: str | None
+    location: GeoPoint | None
+    updated_at: datetime
+    is_closed: bool = False
+
+
+@dataclass(frozen=True)
+class SearchBox:
+    """Degrees: incidents whose first alert lies inside may be within the radius."""
+
+    lat_min: float
+    lat_max: float
+    lon_min: float
+    lon_max: float
+
+
 def merge_target(
     kind: str,
     where: GeoPoint,
     grid_cell: str | None,
     at: datetime,
-    candidates: Iterable[Incident],
+    candidates: Iterable[M],
     rule: MergeRule,
-) -> Incident | None:
+) -> M | None:
     best: tuple[float, float, str] | None = None
-    found: Incident | None = None
+    found: M | None = None
     for incident in candidates:
         if incident.kind != kind or incident.is_closed:
             continue
         if incident.updated_at < at - timedelta(seconds=rule.window_s):
             continue
-        distance = _distance(incident, where)
         same_cell = grid_cell is not None and incident.grid_cell == grid_cell
+        if not same_cell and _surely_far(incident, where, rule.radius_m):
+            continue  # cheap: most of a batch's candidates are other alerts' places
+        distance = _distance(incident, where)
         near = distance is not None and distance <= rule.radius_m
         if not (same_cell or near):
             continue
@@ -50,7 +99,34 @@ def merge_target(
     return found
 
 
-def _distance(incident: Incident, where: GeoPoint) -> float | None:
+def search_boxes(places: Iterable[GeoPoint], radius_m: float) -> list[SearchBox]:
+    """One box per distinct place, each enclosing the circle of `radius_m` around it."""
+    boxes: dict[tuple[float, float], SearchBox] = {}
+    for where in places:
+        if (where.lat, where.lon) in boxes:
+            continue
+        dlat = math.degrees(radius_m * _MARGIN / EARTH_RADIUS_M)
+        cos_lat = max(math.cos(math.radians(where.lat)), 1e-6)  # the poles: any longitude
+        dlon = min(180.0, dlat / cos_lat)
+        boxes[(where.lat, where.lon)] = SearchBox(
+            where.lat - dlat, where.lat + dlat, where.lon - dlon, where.lon + dlon
+        )
+    return list(boxes.values())
+
+
+def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _surely_far(incident: Mergeable, where: GeoPoint, radius_m: float) -> bool:
+    """Farther north or south than the radius (no trigonometry needed)."""
+    if incident.location is None:
+        return True
+    span_deg = math.degrees(radius_m * _MARGIN / EARTH_RADIUS_M)
+    return abs(incident.location.lat - where.lat) > span_deg
+
+
+def _distance(incident: Mergeable, where: GeoPoint) -> float | None:
     if incident.location is None:
         return None
     return distance_m(incident.location.lat, incident.location.lon, where.lat, where.lon)

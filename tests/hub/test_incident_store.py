@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.contracts import GeoPoint, Level
 from hub.db import AuditRow, DeadlineRow, IncidentAlertRow, OutboxRow
-from hub.incident_store import IncidentStore, StaleIncidentError
+from hub.incident_store import IncidentStore, IncidentWrite, StaleIncidentError
 from hub.lifecycle import (
     Actor,
     Claim,
@@ -23,12 +23,15 @@ from hub.lifecycle import (
     Event,
     Incident,
     IncidentState,
+    MarkFalse,
     Outcome,
     Queue,
     Role,
+    Verify,
     open_incident,
     step,
 )
+from hub.merging import MergeCandidate, search_boxes
 from hub.outbox import IncidentChange
 from hub.store import AlertStore
 
@@ -99,9 +102,6 @@ async def test_saved_incident_reads_back_equal(store: IncidentStore) -> None:
     assert await store.get("missing") is None
     assert await store.incident_of_alert("alert-inc-1") == "inc-1"
     assert await store.incident_of_alert("alert-other") is None
-    assert [i.id for i in await store.open_incidents("crowd_gathering", at(-60))] == ["inc-1"]
-    assert await store.open_incidents("loitering", at(-60)) == []
-    assert await store.open_incidents("crowd_gathering", at(60)) == []  # idle since at(0)
     assert [r.event for r in await store.audit("inc-1")] == ["queue"]
     assert [i.id for i in await store.search(state=IncidentState.PENDING_REVIEW)] == ["inc-1"]
     assert await store.search(colour="red") == []
@@ -115,6 +115,91 @@ async def test_newer_version_replaces_the_stored_one(store: IncidentStore) -> No
     assert stored == claimed.incident
     assert stored is not None and stored.version == 2 and stored.claimed_by == "op-li"
     assert [(r.seq, r.event) for r in await store.audit("inc-1")] == [(1, "queue"), (2, "claim")]
+
+
+HERE = GeoPoint(lat=30.657, lon=104.066)  # where `opened` incidents are
+AWAY = GeoPoint(lat=30.7, lon=104.066)  # about 4.8 km north
+
+
+@pytest.mark.parametrize(
+    ("kinds", "since", "cells", "places", "found"),
+    [
+        (["crowd_gathering"], at(-60), ["g-001"], [], ["inc-1"]),  # same cell
+        (["crowd_gathering"], at(-60), [], [HERE], ["inc-1"]),  # inside the box
+        (["crowd_gathering"], at(-60), ["g-009"], [AWAY], []),  # another cell, far away
+        (["loitering"], at(-60), ["g-001"], [HERE], []),  # another kind
+        (["loitering", "crowd_gathering"], at(-60), ["g-001"], [], ["inc-1"]),
+        (["crowd_gathering"], at(60), ["g-001"], [HERE], []),  # idle since at(0)
+    ],
+    ids=["cell", "box", "elsewhere", "kind", "kinds", "idle"],
+)
+async def test_merge_candidates_come_from_columns_by_cell_or_place(
+    store: IncidentStore,
+    kinds: list[str],
+    since: datetime,
+    cells: list[str],
+    places: list[GeoPoint],
+    found: list[str],
+) -> None:
+    incident = await create(store)
+    candidates = await store.merge_candidates(kinds, since, cells, search_boxes(places, 150))
+    assert [c.id for c in candidates] == found
+    if found:
+        assert candidates[0] == MergeCandidate(
+            id="inc-1", kind="crowd_gathering", grid_cell="g-001", location=HERE,
+            updated_at=incident.updated_at,
+        )  # fmt: skip
+
+
+async def test_closed_incidents_are_no_merge_candidates(store: IncidentStore) -> None:
+    incident = await create(store)
+    mark = step(incident, MarkFalse(actor=OPERATOR, at=at(5), reason="a poster"), at(5))
+    await store.save(mark, previous_version=incident.version)
+    assert mark.incident.is_closed
+    assert await store.merge_candidates(["crowd_gathering"], at(-60), ["g-001"], []) == []
+
+
+async def test_alerts_linked_already_are_found_in_one_query(store: IncidentStore) -> None:
+    await create(store, "inc-1")
+    await create(store, "inc-2")
+    found = await store.incidents_of_alerts(["alert-inc-2", "alert-inc-1", "alert-none"])
+    assert found == {"alert-inc-1": "inc-1", "alert-inc-2": "inc-2"}
+
+
+async def test_a_batch_with_one_stale_incident_writes_nothing(
+    store: IncidentStore, database: AsyncEngine
+) -> None:
+    incident = await create(store, "inc-1")
+    await advance(store, incident, Claim(actor=OPERATOR, at=at(12)))
+    rows_before = [await count(database, t) for t in (AuditRow, DeadlineRow, OutboxRow)]
+    new = opened("inc-2")
+    late = step(incident, Claim(actor=OPERATOR, at=at(13)), at(13))  # from the old version
+    writes = [
+        IncidentWrite(new.incident, None, new.audit, [change_of(new)], ["alert-inc-2"]),
+        IncidentWrite(late.incident, incident.version, late.audit, [change_of(late)]),
+    ]
+    with pytest.raises(StaleIncidentError):
+        await store.save_many(writes)
+    assert await store.get("inc-2") is None and await store.incident_of_alert("alert-inc-2") is None
+    assert [await count(database, t) for t in (AuditRow, DeadlineRow, OutboxRow)] == rows_before
+
+
+async def test_a_batch_writes_every_incident_and_its_whole_trail(store: IncidentStore) -> None:
+    first = await create(store, "inc-1")
+    claimed = step(first, Claim(actor=OPERATOR, at=at(12)), at(12))
+    verified = step(claimed.incident, Verify(actor=OPERATOR, at=at(20), reason="seen"), at(20))
+    new = opened("inc-2")
+    await store.save_many([
+        IncidentWrite(verified.incident, first.version, [*claimed.audit, *verified.audit],
+                      [change_of(claimed), change_of(verified)]),
+        IncidentWrite(new.incident, None, new.audit, [change_of(new)], ["alert-inc-2"]),
+    ])  # fmt: skip
+    assert await store.get("inc-1") == verified.incident
+    assert await store.get("inc-2") == new.incident
+    assert [r.event for r in await store.audit("inc-1")] == ["queue", "claim", "verify"]
+    outbox = await store.entries_after(0, 10)
+    versions = [(e.incident_id, IncidentChange.model_validate_json(e.body).version) for e in outbox]
+    assert versions == [("inc-1", 1), ("inc-1", 2), ("inc-1", 3), ("inc-2", 1)]
 
 
 async def test_stale_version_is_refused_and_writes_nothing(

@@ -1,0 +1,94 @@
+"""Which incident each alert of a batch goes to (pure), and the changes made to one incident
+while a batch is applied.
+
+An alert linked already goes back to its incident (only a newer revision changes it); a new one
+joins the best open candidate (`merge_target`), counting incidents that earlier alerts of the
+same batch opened, or opens its own. The engine reads the candidates in one query, the chosen
+incidents' bodies in another, and writes every `Work` in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hub.contracts import Alert
+from hub.incident_store import IncidentWrite
+from hub.lifecycle import Incident, Outcome
+from hub.merging import MergeCandidate, MergeRule, merge_target
+from hub.outbox import IncidentChange
+
+
+@dataclass(frozen=True)
+class Link:
+    incident_id: str
+    opens: bool  # a new incident, opened by this alert
+    new_link: bool  # not linked to it yet
+
+
+def newest_per_id(alerts: Sequence[Alert]) -> list[Alert]:
+    """Each alert id once, its highest revision, in the order the ids first came."""
+    newest: dict[str, Alert] = {}
+    for alert in alerts:
+        kept = newest.get(alert.id)
+        if kept is None or alert.revision > kept.revision:
+            newest[alert.id] = alert
+    return list(newest.values())
+
+
+def plan_links(
+    alerts: Sequence[Alert],
+    linked: Mapping[str, str],
+    candidates: Sequence[MergeCandidate],
+    cell_of: Callable[[Alert], str | None],
+    new_id: Callable[[str], str],
+    now: datetime,
+    rule: MergeRule,
+) -> dict[str, Link]:
+    """Alert id -> where it goes. `linked`: alert id -> incident, for those linked already."""
+    plan: dict[str, Link] = {}
+    pool = list(candidates)
+    for alert in alerts:
+        if alert.id in linked:
+            plan[alert.id] = Link(linked[alert.id], opens=False, new_link=False)
+            continue
+        cell = cell_of(alert)
+        kind = alert.kind.value
+        target = merge_target(kind, alert.location, cell, now, pool, rule)
+        if target is not None:
+            plan[alert.id] = Link(target.id, opens=False, new_link=True)
+            continue
+        opened = new_id(alert.id)
+        plan[alert.id] = Link(opened, opens=True, new_link=True)
+        pool.append(MergeCandidate(opened, kind, cell, alert.location, now))
+    return plan
+
+
+@dataclass
+class Work:
+    """One incident through a batch: as stored before (None: opened in the batch), as it is
+    now, and what changed it."""
+
+    before: Incident | None
+    current: Incident
+    outcomes: list[Outcome] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+
+    def add(self, outcome: Outcome, link: str | None) -> None:
+        if outcome.changed:
+            self.outcomes.append(outcome)
+            self.current = outcome.incident
+        if link is not None:
+            self.links.append(link)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.outcomes or self.links)
+
+    def write(self, change: Callable[[Outcome], IncidentChange]) -> IncidentWrite:
+        previous = None if self.before is None else self.before.version
+        return IncidentWrite(
+            self.current, previous, [r for o in self.outcomes for r in o.audit],
+            [change(o) for o in self.outcomes], self.links,
+        )  # fmt: skip

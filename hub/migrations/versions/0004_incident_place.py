@@ -1,0 +1,54 @@
+"""Incidents' first-alert position as columns, so merge candidates for a whole batch of alerts
+come from one query on columns, without parsing incident bodies.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision: str | None = "0003"
+branch_labels = None
+depends_on = None
+
+_INCIDENTS = sa.table(
+    "incidents",
+    sa.column("id", sa.String),
+    sa.column("body", sa.Text),
+    sa.column("lat", sa.Float),
+    sa.column("lon", sa.Float),
+)
+
+
+def upgrade() -> None:
+    op.add_column("incidents", sa.Column("lat", sa.Float(), nullable=True))
+    op.add_column("incidents", sa.Column("lon", sa.Float(), nullable=True))
+    op.create_index("ix_incidents_open_kind_lat", "incidents", ["is_open", "kind", "lat"])
+    _backfill()
+
+
+def _backfill() -> None:
+    """Existing incidents get their position from their JSON body (null when they have none)."""
+    bind = op.get_bind()
+    rows = bind.execute(sa.select(_INCIDENTS.c.id, _INCIDENTS.c.body)).all()
+    for incident_id, body in rows:
+        where = json.loads(body).get("location") or {}
+        if "lat" in where and "lon" in where:
+            bind.execute(
+                _INCIDENTS.update()
+                .where(_INCIDENTS.c.id == incident_id)
+                .values(lat=float(where["lat"]), lon=float(where["lon"]))
+            )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_incidents_open_kind_lat", table_name="incidents")
+    with op.batch_alter_table("incidents") as table:  # SQLite rebuilds the table
+        table.drop_column("lon")
+        table.drop_column("lat")
