@@ -32,7 +32,8 @@ from hub.contracts import (
 from xueliang.bus import Bus
 
 HUB_GROUP = "hub"  # the group create_app consumes alerts with
-ALERT_ID = re.compile(r'\{"id":"([0-9a-f-]{36})"')  # an alert object's first field, in any frame
+ALERT_ID = re.compile(r'\{"id":"([0-9a-f-]{36})"')  # an alert object's first field
+INCIDENTS_PART = '],"incidents":['  # where a live frame's alerts end
 DRAIN_IDLE_S = 10.0  # consoles stop waiting once no alert arrived for this long
 PEOPLE = 9
 
@@ -241,7 +242,9 @@ async def _receive(connection: Any, receipts: _Receipts, console: int) -> None:
     try:
         async for message in connection:
             now = time.monotonic()
-            ids = ALERT_ID.findall(message if isinstance(message, str) else message.decode())
+            text = message if isinstance(message, str) else message.decode()
+            # A frame is {"type":"batch","alerts":[...],"incidents":[...]}: alerts only.
+            ids = ALERT_ID.findall(text.split(INCIDENTS_PART, 1)[0])
             frames.append((now, ids))
             receipts.counts[console] += len(ids)
             receipts.last_s = now

@@ -1,8 +1,8 @@
 """Hub throughput bench: alerts per second end to end, bus -> store -> WebSocket to N consoles.
 
     .venv/bin/python bench/hub.py [--consoles 200] [--rate 2500] [--seconds 20]
-        [--database-url URL] [--redis-url URL] [--ingest hub|per-message|batched]
-        [--with-incidents] [--ws-deflate] [--slim-live] [--profile PATH] [--json-out PATH]
+        [--database-url URL] [--redis-url URL] [--max-batch N] [--ws-deflate]
+        [--profile PATH] [--json-out PATH]
 
 A real hub: `create_app` served by uvicorn on a loopback port, SQLite in a temporary folder
 unless `--database-url` (PostgreSQL: give a scratch database), the in-process bus unless
@@ -27,13 +27,11 @@ core and the consoles the other. With the in-process bus the publisher runs in t
 a third process, as a worker would. All times are time.monotonic() (CLOCK_MONOTONIC), one clock
 for every process of a Linux machine.
 
-`--ingest hub` (default) measures the hub as `create_app` builds it. `--ingest batched` swaps in
-the prototype of bench/_batch_ingest_prototype.py (batched bus consumption, one upsert per batch,
-one WebSocket frame per batch); `--ingest per-message` is its baseline, today's per-message
-alert path (upsert, then one frame per alert); both leave the incident engine out unless
-`--with-incidents`. `--ws-deflate` turns on uvicorn's per-message WebSocket compression (off, as
-in `xueliang hub`). `--slim-live` (prototype ingests): no people boxes in the pushed alerts.
-`--profile PATH` writes the hub process's cProfile stats. The last line is one JSON object.
+The hub is measured as `xueliang hub` runs it: alerts consumed from the bus in batches of up to
+`--max-batch` (XUELIANG_INGEST_BATCH), stored and linked to incidents in one transaction each,
+one WebSocket frame per batch. `--ws-deflate` turns on uvicorn's per-message WebSocket
+compression (off, as in `xueliang hub`). `--profile PATH` writes the hub process's cProfile
+stats. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -78,11 +76,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--window", type=int, default=1000, help="closed loop: most in flight")
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
     parser.add_argument("--redis-url", help="default: the in-process bus")
-    parser.add_argument("--ingest", choices=["hub", "per-message", "batched"], default="hub")
-    parser.add_argument("--with-incidents", action="store_true", help="prototype ingests only")
-    parser.add_argument("--max-batch", type=int, default=100, help="--ingest batched only")
+    parser.add_argument("--max-batch", type=int, default=100, help="the hub's ingest batch")
     parser.add_argument("--ws-deflate", action="store_true", help="per-message compression on")
-    parser.add_argument("--slim-live", action="store_true", help="prototype: no boxes pushed")
     parser.add_argument("--json-out", type=Path, help="also write the JSON result to this file")
     parser.add_argument("--profile", type=Path, help="write the hub's cProfile stats here")
     args = parser.parse_args(argv)
@@ -100,12 +95,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         token = secrets.token_urlsafe(24)
         settings = HubSettings(
             database_url=database_url, evidence_dir=Path(tmp), api_token=SecretStr(token),
-            port=parts.free_port(), redis_url=args.redis_url,
+            port=parts.free_port(), redis_url=args.redis_url, ingest_batch=args.max_batch,
         )  # fmt: skip
         bus = make_bus(args.redis_url)
         store = await AlertStore.open(database_url)
         try:
-            app = _build_app(args, settings, bus, store)
+            app = create_app(settings, bus, store)
             server = uvicorn.Server(uvicorn.Config(
                 app, host="127.0.0.1", port=settings.port, log_level="warning", access_log=False,
                 ws_per_message_deflate=args.ws_deflate,
@@ -127,22 +122,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "bench": "hub", **stamp(), "consoles": args.consoles, "rate": args.rate,
         "seconds": args.seconds, "cameras": args.cameras, "database": backend,
-        "bus": "redis" if args.redis_url else "inprocess", "ingest": args.ingest,
-        "incidents": args.ingest == "hub" or args.with_incidents,
-        "max_batch": args.max_batch if args.ingest == "batched" else 1,
-        "ws_deflate": args.ws_deflate, "slim_live": args.slim_live, **measured,
+        "bus": "redis" if args.redis_url else "inprocess", "incidents": True,
+        "max_batch": args.max_batch, "ws_deflate": args.ws_deflate, **measured,
     }  # fmt: skip
-
-
-def _build_app(args: argparse.Namespace, settings: HubSettings, bus: Bus, store: AlertStore) -> Any:
-    if args.ingest == "hub":
-        return create_app(settings, bus, store)
-    from bench._batch_ingest_prototype import create_batched_app
-
-    return create_batched_app(
-        settings, bus, store, batched=args.ingest == "batched",
-        with_incidents=args.with_incidents, max_batch=args.max_batch, slim_live=args.slim_live,
-    )  # fmt: skip
 
 
 async def _measure(
@@ -246,9 +228,8 @@ def _write_profile(profiler: cProfile.Profile, path: Path) -> None:
 def print_table(r: dict[str, Any]) -> None:
     on = {True: "on", False: "off"}
     rows = [
-        ("hub", f"{r['database']}, {r['bus']} bus, ingest {r['ingest']} (max batch "
-                f"{r['max_batch']}), incidents {on[r['incidents']]}, "
-                f"deflate {on[r['ws_deflate']]}, slim live {on[r['slim_live']]}"),
+        ("hub", f"{r['database']}, {r['bus']} bus, ingest batches of up to {r['max_batch']}, "
+                f"incidents on, deflate {on[r['ws_deflate']]}"),
         ("load", f"{r['consoles']} consoles, rate {r['rate']:g}/s, {r['seconds']:g} s"),
         ("published", f"{r['published']} alerts, late by up to {r['publish_late_max_ms']} ms"),
         ("delivered", f"{r['delivered']} to every console: {r['alerts_per_s']} alerts/s"),

@@ -9,14 +9,15 @@ incidents' bodies in another, and writes every `Work` in one transaction.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.contracts import Alert
+from hub.contracts import Alert, GeoPoint
 from hub.incident_store import IncidentWrite
 from hub.lifecycle import Incident, Outcome
-from hub.merging import MergeCandidate, MergeRule, merge_target
+from hub.merging import MergeCandidate, MergeRule, merge_target, tile_of, tiles_near
 from hub.outbox import IncidentChange
 
 
@@ -48,21 +49,45 @@ def plan_links(
 ) -> dict[str, Link]:
     """Alert id -> where it goes. `linked`: alert id -> incident, for those linked already."""
     plan: dict[str, Link] = {}
-    pool = list(candidates)
+    pool = _Pool(candidates)
     for alert in alerts:
         if alert.id in linked:
             plan[alert.id] = Link(linked[alert.id], opens=False, new_link=False)
             continue
         cell = cell_of(alert)
         kind = alert.kind.value
-        target = merge_target(kind, alert.location, cell, now, pool, rule)
+        near = pool.near(cell, alert.location, rule.radius_m)
+        target = merge_target(kind, alert.location, cell, now, near, rule)
         if target is not None:
             plan[alert.id] = Link(target.id, opens=False, new_link=True)
             continue
         opened = new_id(alert.id)
         plan[alert.id] = Link(opened, opens=True, new_link=True)
-        pool.append(MergeCandidate(opened, kind, cell, alert.location, now))
+        pool.add(MergeCandidate(opened, kind, cell, alert.location, now))
     return plan
+
+
+class _Pool:
+    """Candidates by cell and by tile: an alert looks only at those that can match it."""
+
+    def __init__(self, candidates: Sequence[MergeCandidate]) -> None:
+        self._by_cell: dict[str, list[MergeCandidate]] = defaultdict(list)
+        self._by_tile: dict[str, list[MergeCandidate]] = defaultdict(list)
+        for candidate in candidates:
+            self.add(candidate)
+
+    def add(self, candidate: MergeCandidate) -> None:
+        if candidate.grid_cell is not None:
+            self._by_cell[candidate.grid_cell].append(candidate)
+        if candidate.location is not None:
+            where = candidate.location
+            self._by_tile[tile_of(where.lat, where.lon)].append(candidate)
+
+    def near(self, cell: str | None, where: GeoPoint, radius_m: float) -> list[MergeCandidate]:
+        found = {c.id: c for c in self._by_cell.get(cell, [])} if cell is not None else {}
+        for tile in tiles_near(where, radius_m):
+            found |= {c.id: c for c in self._by_tile.get(tile, [])}
+        return list(found.values())
 
 
 @dataclass

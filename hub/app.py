@@ -60,7 +60,7 @@ from hub.store import AlertStore
 from hub.tasks import Supervised
 from hub.validation import public_errors
 from web import STATIC_DIR
-from xueliang.bus import Bus, Handler, bus_kind
+from xueliang.bus import DEFAULT_MAX_BATCH, BatchHandler, Bus, bus_kind, one_by_one
 
 Operator = Annotated[None, Depends(require_operator)]
 AlertId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -113,7 +113,7 @@ def create_app(
     def changed(incident: Incident, _change: IncidentChange) -> None:
         live.publish_incident(incident)
         relays.wake()
-        scheduler.wake()
+        scheduler.wake(min((d.due_at for d in incident.deadlines), default=None))
 
     incidents.on_change = changed
     ingest = AlertIngest(store, live, bus, incidents)
@@ -127,11 +127,18 @@ def create_app(
         them after the app has stopped."""
         stop = asyncio.Event()
         consumer = f"{socket.gethostname()}-{os.getpid()}"
-        streams = {STREAM_ALERTS: ingest.handle, STREAM_CAMERA_HEALTH: health_board.handle}
-        for stream, handler in streams.items():
+        streams = {
+            STREAM_ALERTS: (ingest.handle_batch, settings.ingest_batch),
+            STREAM_CAMERA_HEALTH: (one_by_one(health_board.handle), DEFAULT_MAX_BATCH),
+        }
+        for stream, (handler, most) in streams.items():
 
-            def run(stream: str = stream, handler: Handler = handler) -> Awaitable[None]:
-                return bus.consume(stream, "hub", consumer, handler, stop=stop)
+            def run(
+                stream: str = stream, handler: BatchHandler = handler, most: int = most
+            ) -> Awaitable[None]:
+                return bus.consume_batch(
+                    stream, "hub", consumer, handler, stop=stop, max_batch=most
+                )
 
             loops[stream] = Supervised(f"consume {stream}", run, stop)
             loops[stream].start()

@@ -62,6 +62,7 @@ class IncidentRow(Base):
     grid_cell: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)  # the first alert's place
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tile: Mapped[str | None] = mapped_column(String(32), nullable=True)  # hub.merging.tile_of
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -70,7 +71,8 @@ class IncidentRow(Base):
 
     __table_args__ = (
         Index("ix_incidents_open_kind", "is_open", "kind", "updated_at"),
-        Index("ix_incidents_open_kind_lat", "is_open", "kind", "lat"),
+        Index("ix_incidents_open_tile", "is_open", "tile"),
+        Index("ix_incidents_open_cell", "is_open", "grid_cell"),
         Index("ix_incidents_updated_at", "updated_at"),
     )
 

@@ -8,12 +8,12 @@ changing one incident at once cannot both win; the loser reads again and re-appl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Executable, Row, and_, delete, false, func, insert, or_, select, text, update
+from sqlalchemy import Executable, Row, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -22,12 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.contracts import GeoPoint
 from hub.db import AuditRow, DeadlineRow, IncidentAlertRow, IncidentRow, OutboxCursorRow, OutboxRow
 from hub.lifecycle import AuditRecord, DeadlineKind, Incident, IncidentState, Outcome
-from hub.merging import MergeCandidate, SearchBox, chunks
+from hub.merging import MergeCandidate, chunks, tile_of
 from hub.outbox import IncidentChange, OutboxEntry
 
 _OUTBOX_LOCK = 0x786C_6F62  # "xlob": PostgreSQL commits outbox rows in id order under this lock
 MAX_LIST = 500
-_BOXES_PER_QUERY = 100  # 4 parameters each: far below SQLite's and PostgreSQL's limits
+_KEYS_PER_QUERY = 2000  # bound parameters per query: far below SQLite's and PostgreSQL's limits
 
 
 @dataclass(frozen=True)
@@ -84,18 +84,21 @@ class IncidentStore:
         self,
         kinds: Sequence[str],
         since: datetime,
-        cells: Sequence[str],
-        boxes: Sequence[SearchBox],
+        cells: Collection[str],
+        tiles: Collection[str],
     ) -> list[MergeCandidate]:
         """Open incidents of `kinds` updated at or after `since`, in one of `cells` or with
-        their first alert inside one of `boxes`: columns only, no bodies."""
-        if not kinds or not (cells or boxes):
+        their first alert in one of `tiles` (`hub.merging.tiles_near`): columns, no bodies."""
+        if not kinds or not (cells or tiles):
             return []
         found: dict[str, MergeCandidate] = {}
+        places = [("cells", part) for part in chunks(sorted(cells), _KEYS_PER_QUERY)]
+        places += [("tiles", part) for part in chunks(sorted(tiles), _KEYS_PER_QUERY)]
         async with self._engine.connect() as connection:
-            for part in chunks(boxes, _BOXES_PER_QUERY) or [()]:
-                query = _candidates(kinds, since.astimezone(UTC), cells, part)
-                for row in (await connection.execute(query)).all():
+            for column, keys in places:
+                query = _BY_CELL if column == "cells" else _BY_TILE
+                params = {"kinds": list(kinds), "since": since.astimezone(UTC), "keys": list(keys)}
+                for row in (await connection.execute(query, params)).all():
                     found[row.id] = _candidate(row)
         return list(found.values())
 
@@ -170,20 +173,19 @@ class IncidentStore:
         new = [_columns(w.incident) for w in writes if w.previous_version is None]
         if new:
             await connection.execute(insert(IncidentRow), new)
-        # Compare-and-set, one statement per incident: each must match exactly one row.
-        for write in writes:
-            if write.previous_version is None:
-                continue
-            incident, previous = write.incident, write.previous_version
-            values = _columns(incident)
-            del values["id"]
-            changed = await connection.execute(
-                update(IncidentRow)
-                .where(IncidentRow.id == incident.id, IncidentRow.version == previous)
-                .values(**values)
-            )
-            if changed.rowcount != 1:
-                raise StaleIncidentError(f"incident {incident.id} is no longer {previous}")
+        # Compare-and-set: each update must match exactly one row (its id at the version read).
+        updates = [_cas_values(w.incident, w.previous_version)
+                   for w in writes if w.previous_version is not None]  # fmt: skip
+        if not updates:
+            return
+        if connection.dialect.supports_sane_multi_rowcount:  # SQLite: one executemany
+            changed = await connection.execute(_CAS_UPDATE, updates)
+            if changed.rowcount != len(updates):
+                raise StaleIncidentError("an incident of the batch changed since it was read")
+            return
+        for values in updates:  # asyncpg counts no executemany: one statement each
+            if (await connection.execute(_CAS_UPDATE, values)).rowcount != 1:
+                raise StaleIncidentError(f"incident {values['b_id']} changed since it was read")
 
     async def _append_audit(
         self, connection: AsyncConnection, records: Sequence[AuditRecord]
@@ -332,28 +334,41 @@ def _columns(incident: Incident) -> dict[str, Any]:
         "id": incident.id, "kind": incident.kind, "colour": incident.colour.value,
         "state": incident.state.value, "is_open": not incident.is_closed,
         "grid_cell": incident.grid_cell, "lat": where.lat if where else None,
-        "lon": where.lon if where else None, "version": incident.version,
+        "lon": where.lon if where else None,
+        "tile": tile_of(where.lat, where.lon) if where else None, "version": incident.version,
         "created_at": incident.created_at, "updated_at": incident.updated_at,
         "closed_at": incident.closed_at, "body": incident.model_dump_json(),
     }  # fmt: skip
 
 
-def _candidates(
-    kinds: Sequence[str], since: datetime, cells: Sequence[str], boxes: Sequence[SearchBox]
-) -> Executable:
-    places = [
-        and_(IncidentRow.lat.between(box.lat_min, box.lat_max),
-             IncidentRow.lon.between(box.lon_min, box.lon_max))
-        for box in boxes
-    ]  # fmt: skip
-    in_cells = IncidentRow.grid_cell.in_(list(cells)) if cells else false()
+_UPDATED = ("kind", "colour", "state", "is_open", "grid_cell", "lat", "lon", "tile", "version",
+            "created_at", "updated_at", "closed_at", "body")  # fmt: skip
+
+
+def _cas_values(incident: Incident, previous_version: int) -> dict[str, Any]:
+    columns = _columns(incident)
+    return {"b_previous": previous_version, **{f"b_{k}": columns[k] for k in ("id", *_UPDATED)}}
+
+
+def _candidates_by(column: Any) -> Executable:
+    """One cached statement: the key lists bind as expanding IN parameters."""
     return select(
         IncidentRow.id, IncidentRow.kind, IncidentRow.grid_cell, IncidentRow.lat,
         IncidentRow.lon, IncidentRow.updated_at,
     ).where(
-        IncidentRow.is_open.is_(True), IncidentRow.kind.in_(list(kinds)),
-        IncidentRow.updated_at >= since, or_(in_cells, *places),
+        IncidentRow.is_open.is_(True), column.in_(bindparam("keys", expanding=True)),
+        IncidentRow.kind.in_(bindparam("kinds", expanding=True)),
+        IncidentRow.updated_at >= bindparam("since"),
     )  # fmt: skip
+
+
+_CAS_UPDATE = (
+    update(IncidentRow)
+    .where(IncidentRow.id == bindparam("b_id"), IncidentRow.version == bindparam("b_previous"))
+    .values({name: bindparam(f"b_{name}") for name in _UPDATED})
+)
+_BY_CELL = _candidates_by(IncidentRow.grid_cell)
+_BY_TILE = _candidates_by(IncidentRow.tile)
 
 
 def _candidate(row: Row[Any]) -> MergeCandidate:

@@ -44,7 +44,7 @@ from hub.lifecycle import (
 )
 from hub.lifecycle.changes import refused_responders
 from hub.lifecycle.model import ACTIVE_ASSIGNMENTS
-from hub.merging import MergeCandidate, MergeRule, search_boxes
+from hub.merging import MergeCandidate, MergeRule, tiles_near
 from hub.outbox import IncidentChange
 from hub.responders import ResponderStore
 
@@ -159,8 +159,9 @@ class IncidentEngine:
         since = now - timedelta(seconds=self.config.merge.window_s)
         kinds = sorted({alert.kind.value for alert in alerts})
         cells = sorted({cell for alert in alerts if (cell := self._cell(alert)) is not None})
-        boxes = search_boxes([alert.location for alert in alerts], self.config.merge.radius_m)
-        return await self.store.merge_candidates(kinds, since, cells, boxes)
+        radius_m = self.config.merge.radius_m
+        tiles = {tile for alert in alerts for tile in tiles_near(alert.location, radius_m)}
+        return await self.store.merge_candidates(kinds, since, cells, tiles)
 
     def _opened(self, alert: Alert, now: datetime) -> Work:
         cell = self._cell(alert)

@@ -1,6 +1,7 @@
-"""Alerts from the bus into the store, then into incidents, then to live pages. Acknowledged after
-the durable writes: the handler returns only once the alert and its incident are committed. A
-redelivered alert (the hub died before acknowledging) is stored and merged idempotently."""
+"""Alerts from the bus into the store, then into incidents, then to live pages, a batch at a time.
+Acknowledged after the durable writes: the handler returns only once the batch's alerts and their
+incidents are committed (one transaction each). A redelivered alert (the hub died before
+acknowledging) is stored and merged idempotently."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 from pydantic import ValidationError
 
 from hub import failpoints
+from hub.alert_linking import newest_per_id
 from hub.contracts import STREAM_ALERTS, Alert
 from hub.incidents import IncidentEngine
 from hub.live import LiveFeed
@@ -31,21 +33,28 @@ class AlertIngest:
         self.malformed = 0
 
     async def handle(self, data: bytes) -> None:
+        await self.handle_batch([data])
+
+    async def handle_batch(self, messages: list[bytes]) -> None:
+        alerts = [alert for data in messages if (alert := await self._parse(data)) is not None]
+        unique = newest_per_id(alerts)  # a newer revision in the same batch supersedes
+        fresh = await self._store.upsert_many(unique)
+        failpoints.hit("ingest.after_alert_write")
+        for alert in unique:  # pages see the alerts first, then the incidents they join
+            if alert.id in fresh:
+                self._live.publish(alert)
+        self.stored += len(fresh)
+        self.duplicates += len(alerts) - len(fresh)
+        if self._incidents is not None:  # also for duplicates: the hub may have died before
+            await self._incidents.on_alerts(unique)
+        failpoints.hit("ingest.before_ack")
+
+    async def _parse(self, data: bytes) -> Alert | None:
         try:
-            alert = Alert.model_validate_json(data)
+            return Alert.model_validate_json(data)
         except ValidationError as error:
             # Retrying cannot fix it: keep it in the dead-letter stream for a person to look at.
             self.malformed += 1
             await self._bus.publish(dead_letter_stream(STREAM_ALERTS), data)
             log.warning("malformed alert message dead-lettered (%d errors)", error.error_count())
-            return
-        fresh = await self._store.upsert(alert)
-        failpoints.hit("ingest.after_alert_write")
-        if fresh:  # pages see the alert first, then the incident it joins
-            self.stored += 1
-            self._live.publish(alert)
-        else:
-            self.duplicates += 1
-        if self._incidents is not None:  # also for a duplicate: the hub may have died before
-            await self._incidents.on_alert(alert)
-        failpoints.hit("ingest.before_ack")
+            return None

@@ -6,7 +6,8 @@ several matches the nearest wins, then the most recently updated, then the lowes
 answer never depends on the order the store returned them in.
 
 Candidates need only a few columns (`MergeCandidate`), so a batch of alerts finds its targets
-from one query, with `search_boxes` saying where to look, without reading incident bodies.
+from one indexed query, by grid cell or by tile (`tiles_near`: the 0.01-degree tiles a radius
+touches), without reading incident bodies. Tiles do not wrap at the 180th meridian.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from hub.grid import EARTH_RADIUS_M, distance_m
 M = TypeVar("M", bound="Mergeable")
 T = TypeVar("T")
 _MARGIN = 1.01  # a box a little larger than the circle: rounding never loses a match
+TILE_DEG = 0.01  # about 1.1 km north-south; merge radii are a few hundred metres
 
 
 @dataclass(frozen=True)
@@ -60,16 +62,6 @@ class MergeCandidate:
     is_closed: bool = False
 
 
-@dataclass(frozen=True)
-class SearchBox:
-    """Degrees: incidents whose first alert lies inside may be within the radius."""
-
-    lat_min: float
-    lat_max: float
-    lon_min: float
-    lon_max: float
-
-
 def merge_target(
     kind: str,
     where: GeoPoint,
@@ -99,19 +91,21 @@ def merge_target(
     return found
 
 
-def search_boxes(places: Iterable[GeoPoint], radius_m: float) -> list[SearchBox]:
-    """One box per distinct place, each enclosing the circle of `radius_m` around it."""
-    boxes: dict[tuple[float, float], SearchBox] = {}
-    for where in places:
-        if (where.lat, where.lon) in boxes:
-            continue
-        dlat = math.degrees(radius_m * _MARGIN / EARTH_RADIUS_M)
-        cos_lat = max(math.cos(math.radians(where.lat)), 1e-6)  # the poles: any longitude
-        dlon = min(180.0, dlat / cos_lat)
-        boxes[(where.lat, where.lon)] = SearchBox(
-            where.lat - dlat, where.lat + dlat, where.lon - dlon, where.lon + dlon
-        )
-    return list(boxes.values())
+def tile_of(lat: float, lon: float) -> str:
+    """The 0.01-degree tile a point lies in (stored with each incident, indexed)."""
+    return f"{math.floor(lat / TILE_DEG)}:{math.floor(lon / TILE_DEG)}"
+
+
+def tiles_near(where: GeoPoint, radius_m: float) -> set[str]:
+    """Every tile that a point within `radius_m` of `where` can lie in."""
+    dlat = math.degrees(radius_m * _MARGIN / EARTH_RADIUS_M)
+    cos_lat = max(math.cos(math.radians(where.lat)), 1e-6)  # the poles: any longitude
+    dlon = min(180.0, dlat / cos_lat)
+    rows = range(math.floor((where.lat - dlat) / TILE_DEG),
+                 math.floor((where.lat + dlat) / TILE_DEG) + 1)  # fmt: skip
+    columns = range(math.floor((where.lon - dlon) / TILE_DEG),
+                    math.floor((where.lon + dlon) / TILE_DEG) + 1)  # fmt: skip
+    return {f"{row}:{column}" for row in rows for column in columns}
 
 
 def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:

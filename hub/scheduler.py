@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime, timedelta
 
 from hub.incidents import IncidentEngine, IncidentNotFoundError
 from hub.lifecycle import Actor, DeadlineMissed, LifecycleError
@@ -24,9 +25,16 @@ class DeadlineScheduler:
         self.fired = 0  # deadlines that changed their incident
         self.failed = 0
         self._stuck = False  # the last tick left a due deadline unfired
+        self._sleeping_until: datetime | None = None  # None: ticking, or about to
 
-    def wake(self) -> None:
-        """A new deadline may be earlier than the one being waited for: look again."""
+    def wake(self, earliest: datetime | None = None) -> None:
+        """A new deadline may be earlier than the one being waited for: look again. With
+        `earliest` (the changed incident's first deadline) only when it is due before the
+        planned wake-up: at thousands of changes a second most are not, and each look is a
+        database query."""
+        until = self._sleeping_until
+        if earliest is not None and until is not None and earliest >= until:
+            return
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -56,13 +64,15 @@ class DeadlineScheduler:
         return len(due) >= self._batch and fired > 0
 
     async def _sleep(self, stop: asyncio.Event) -> None:
+        self._wake.clear()  # before reading: a deadline stored from now on wakes this sleep
         next_at = await self._engine.store.next_due_at()
         wait_s = self._poll_s
         if next_at is not None and not self._stuck:  # a stuck one would make this a busy loop
             wait_s = min(wait_s, max(0.0, (next_at - self._engine.now()).total_seconds()))
-        self._wake.clear()
+        self._sleeping_until = self._engine.now() + timedelta(seconds=wait_s)
         waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
         with contextlib.suppress(TimeoutError):
             await asyncio.wait(waiters, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+        self._sleeping_until = None
         for waiter in waiters:
             waiter.cancel()

@@ -70,6 +70,10 @@ class HubSettings(BaseSettings):
         default=30.0, gt=0, le=3600, description="Redis: take over messages a dead hub left "
         "unacknowledged after this long (longer than the slowest handling of one batch)",
     )  # fmt: skip
+    ingest_batch: int = Field(
+        default=100, ge=1, le=1000, description="Most alerts taken from the bus, "
+        "stored and linked to incidents in one transaction",
+    )  # fmt: skip
     deadline_poll_s: float = Field(
         default=1.0, gt=0, le=60, description="Longest sleep of the deadline scheduler"
     )

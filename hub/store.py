@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,6 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from hub.contracts import Alert, AlertKind, AlertStatus, Level
 from hub.db import AlertRow
 from hub.migrate import upgrade_to_head
+
+_COLUMNS = ("id", "revision", "camera_id", "kind", "level", "status", "started_at", "updated_at",
+            "body")  # fmt: skip
+
+
+def _row(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id, "revision": alert.revision, "camera_id": alert.camera_id,
+        "kind": alert.kind.value, "level": alert.level.value, "status": alert.status.value,
+        "started_at": alert.started_at, "updated_at": alert.updated_at,
+        "body": alert.model_dump_json(),
+    }  # fmt: skip
 
 
 class AlertStore:
@@ -48,31 +61,31 @@ class AlertStore:
         await self._engine.dispose()
 
     async def upsert(self, alert: Alert) -> bool:
-        """Store a report; False (and no change) when this revision or a newer one is stored.
+        """Store a report; False (and no change) when this revision or a newer one is stored."""
+        return alert.id in await self.upsert_many([alert])
 
-        One atomic statement (INSERT ... ON CONFLICT DO UPDATE ... WHERE stored < new), so two
-        hubs ingesting the same alert at once cannot both win or step the revision back."""
-        values = {
-            "id": alert.id,
-            "revision": alert.revision,
-            "camera_id": alert.camera_id,
-            "kind": alert.kind.value,
-            "level": alert.level.value,
-            "status": alert.status.value,
-            "started_at": alert.started_at,
-            "updated_at": alert.updated_at,
-            "body": alert.model_dump_json(),
-        }
+    async def upsert_many(self, alerts: Sequence[Alert]) -> set[str]:
+        """Store reports in one transaction; the ids stored (new, or newer than what was
+        stored). Each id at most once (PostgreSQL refuses to update a row twice in one
+        statement: keep the newest revision first, see `newest_per_id`).
+
+        One atomic statement per row (INSERT ... ON CONFLICT DO UPDATE ... WHERE stored < new),
+        so two hubs ingesting the same alert at once cannot both win or step the revision back;
+        sent as one executemany, which SQLAlchemy turns into multi-row INSERTs."""
+        if not alerts:
+            return set()
+        async with self._engine.begin() as connection:
+            result = await connection.execute(self._upsert(), [_row(a) for a in alerts])
+            return set(result.scalars())
+
+    def _upsert(self) -> Any:
         insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(AlertRow).values(values)
-        upsert = statement.on_conflict_do_update(
+        statement = insert(AlertRow)
+        return statement.on_conflict_do_update(
             index_elements=[AlertRow.id],
-            set_={key: statement.excluded[key] for key in values if key != "id"},
+            set_={key: statement.excluded[key] for key in _COLUMNS if key != "id"},
             where=AlertRow.revision < statement.excluded.revision,
         ).returning(AlertRow.id)
-        async with self._engine.begin() as connection:
-            changed = (await connection.execute(upsert)).first()
-        return changed is not None
 
     async def get(self, alert_id: str) -> Alert | None:
         async with self._sessions() as session:

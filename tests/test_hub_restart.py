@@ -161,13 +161,17 @@ def _settled(hub: HubProcess, redis_url: str, timeout_s: float = 60) -> list[dic
 
 
 @pytest.mark.parametrize(
-    "failpoint", ["ingest.before_ack:3", "ingest.after_alert_write:3"],
-    ids=["after-incident-and-dispatch", "after-alert-before-incident"],
+    ("failpoint", "batch"),
+    [("ingest.before_ack:3", 1), ("ingest.after_alert_write:3", 1),  # the third alert
+     ("ingest.before_ack:1", 100), ("ingest.after_alert_write:1", 100)],  # the first batch
+    ids=["after-incident-and-dispatch", "after-alert-before-incident",
+         "batch-after-incident-and-dispatch", "batch-after-alert-before-incident"],
 )  # fmt: skip
 def test_hub_killed_mid_dispatch_loses_nothing(
-    tmp_path: Path, redis_server: RedisServer, failpoint: str
+    tmp_path: Path, redis_server: RedisServer, failpoint: str, batch: int
 ) -> None:
     hub = HubProcess(tmp_path, redis_server.url)
+    hub.env["XUELIANG_INGEST_BATCH"] = str(batch)
     hub.start(failpoint)
     try:
         _add_responders(hub, ALERTS)

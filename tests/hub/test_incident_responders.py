@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -222,3 +223,32 @@ async def test_loopback_mode_still_tells_responders_apart(tmp_path: Path) -> Non
             assert (await anyone.get("/api/responders", headers=token)).status_code == 403
     finally:
         await store.close()
+
+
+async def test_scheduler_wakes_only_for_a_deadline_before_its_planned_wake_up(
+    world: World,
+) -> None:
+    ticks: list[object] = []
+    real_due = world.engine.store.due
+
+    async def counted(now: Any, limit: int = 200) -> Any:
+        ticks.append(now)
+        return await real_due(now, limit)
+
+    world.engine.store.due = counted  # type: ignore[method-assign]
+    scheduler = DeadlineScheduler(world.engine, poll_s=30)  # nothing due: sleeps 30 s
+    stop = asyncio.Event()
+    task = asyncio.create_task(scheduler.run(stop))
+    await asyncio.sleep(0.2)
+    assert len(ticks) == 1
+    scheduler.wake(world.clock() + timedelta(minutes=5))  # after the planned wake-up: no look
+    await asyncio.sleep(0.2)
+    assert len(ticks) == 1
+    scheduler.wake(world.clock() + timedelta(seconds=1))  # before it: look again
+    await asyncio.sleep(0.2)
+    assert len(ticks) == 2
+    scheduler.wake()  # no deadline given: always look
+    await asyncio.sleep(0.2)
+    assert len(ticks) == 3
+    stop.set()
+    await asyncio.wait_for(task, timeout=20)

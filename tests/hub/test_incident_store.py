@@ -31,7 +31,7 @@ from hub.lifecycle import (
     open_incident,
     step,
 )
-from hub.merging import MergeCandidate, search_boxes
+from hub.merging import MergeCandidate, tiles_near
 from hub.outbox import IncidentChange
 from hub.store import AlertStore
 
@@ -125,7 +125,7 @@ AWAY = GeoPoint(lat=30.7, lon=104.066)  # about 4.8 km north
     ("kinds", "since", "cells", "places", "found"),
     [
         (["crowd_gathering"], at(-60), ["g-001"], [], ["inc-1"]),  # same cell
-        (["crowd_gathering"], at(-60), [], [HERE], ["inc-1"]),  # inside the box
+        (["crowd_gathering"], at(-60), [], [HERE], ["inc-1"]),  # in a tile near
         (["crowd_gathering"], at(-60), ["g-009"], [AWAY], []),  # another cell, far away
         (["loitering"], at(-60), ["g-001"], [HERE], []),  # another kind
         (["loitering", "crowd_gathering"], at(-60), ["g-001"], [], ["inc-1"]),
@@ -142,7 +142,8 @@ async def test_merge_candidates_come_from_columns_by_cell_or_place(
     found: list[str],
 ) -> None:
     incident = await create(store)
-    candidates = await store.merge_candidates(kinds, since, cells, search_boxes(places, 150))
+    tiles = {tile for place in places for tile in tiles_near(place, 150)}
+    candidates = await store.merge_candidates(kinds, since, cells, tiles)
     assert [c.id for c in candidates] == found
     if found:
         assert candidates[0] == MergeCandidate(

@@ -1,11 +1,16 @@
-"""Live push: a page that stops reading is dropped; ingest never waits for it."""
+"""Live push: what is published in one loop turn leaves as one frame (alerts in order, each
+incident once at its latest version, no people boxes); a page that stops reading is dropped and
+ingest never waits for it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from hub.contracts import Box, DetectionSummary, GeoPoint, Level
+from hub.lifecycle import open_incident
 from hub.live import CLIENT_QUEUE_SIZE, LiveFeed
-from tests.factories import make_alert
+from tests.factories import T0, make_alert
 
 
 def test_a_slow_client_is_dropped_and_the_others_keep_receiving() -> None:
@@ -21,7 +26,8 @@ def test_a_slow_client_is_dropped_and_the_others_keep_receiving() -> None:
     assert drained[-1] is None  # its socket loop is told to close
     assert last is not None
     message = json.loads(last)
-    assert message["type"] == "alert" and message["alert"]["revision"] == CLIENT_QUEUE_SIZE
+    assert message["type"] == "batch"
+    assert [a["revision"] for a in message["alerts"]] == [CLIENT_QUEUE_SIZE]
 
 
 def test_unsubscribed_clients_receive_nothing() -> None:
@@ -30,3 +36,31 @@ def test_unsubscribed_clients_receive_nothing() -> None:
     feed.unsubscribe(queue)
     feed.publish(make_alert())
     assert queue.empty() and feed.clients == 0
+
+
+async def test_one_loop_turn_is_one_frame_with_each_incident_at_its_latest_version() -> None:
+    feed = LiveFeed()
+    queue = feed.subscribe()
+    incident = open_incident("inc-1", kind="crowd_gathering", colour=Level.YELLOW, at=T0,
+                             location=GeoPoint(lat=30.657, lon=104.066))  # fmt: skip
+    newer = incident.model_copy(update={"version": 2, "colour": Level.ORANGE})
+    box = Box(x1=0.1, y1=0.4, x2=0.2, y2=0.6, confidence=0.9, label="person")
+    for camera in ("cam-1", "cam-2", "cam-3"):
+        seen = DetectionSummary(people_in_zone=1, people_in_frame=1, boxes=[box])
+        feed.publish(make_alert(camera, detections=seen))
+    feed.publish_incident(newer)
+    feed.publish_incident(incident)  # an older version, published late: not pushed
+    assert queue.empty()  # sent when the loop turns, not per call
+    await asyncio.sleep(0)
+    frame = json.loads(queue.get_nowait() or "null")
+    assert queue.empty()
+    assert [a["camera_id"] for a in frame["alerts"]] == ["cam-1", "cam-2", "cam-3"]
+    pushed = [a["detections"] for a in frame["alerts"]]
+    assert all("boxes" not in seen and seen["people_in_zone"] == 1 for seen in pushed)
+    assert [(i["id"], i["version"], i["colour"], i["alert_count"]) for i in frame["incidents"]] == [
+        ("inc-1", 2, "orange", 0)
+    ]
+    assert "alerts" not in frame["incidents"][0]
+    feed.publish(make_alert("cam-4"))
+    await asyncio.sleep(0)
+    assert [a["camera_id"] for a in json.loads(queue.get_nowait() or "null")["alerts"]] == ["cam-4"]

@@ -1,17 +1,21 @@
 """Which open incident an alert joins (`merge_target`, pure): tables over kind, cell, radius,
-window, closed incidents, the nearest match and the order the candidates come in."""
+window, closed incidents, the nearest match and the order the candidates come in; and the tiles
+the store searches cover the whole merge radius."""
 
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.contracts import GeoPoint, Level
-from hub.grid import METRES_PER_DEGREE_LAT
+from hub.grid import EARTH_RADIUS_M, METRES_PER_DEGREE_LAT, distance_m
 from hub.lifecycle import Incident, IncidentState, open_incident
-from hub.merging import MergeRule, merge_target
+from hub.merging import MergeRule, merge_target, tile_of, tiles_near
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 HERE = GeoPoint(lat=30.657, lon=104.066)
@@ -120,3 +124,37 @@ def test_zero_radius_merges_only_by_cell_or_the_exact_point() -> None:
     assert merge_target(KIND, HERE, None, T0, [near], rule) is None
     found = merge_target(KIND, HERE, None, T0, [near, exact], rule)
     assert found is not None and found.id == "exact"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lat=st.floats(min_value=-80, max_value=80),
+    lon=st.floats(min_value=-179, max_value=179),
+    bearing_deg=st.floats(min_value=0, max_value=360),
+    radius_m=st.sampled_from([50.0, 150.0, 500.0, 3000.0]),
+    fraction=st.floats(min_value=0, max_value=1),
+)
+def test_every_point_within_the_radius_lies_in_a_tile_near(
+    lat: float, lon: float, bearing_deg: float, radius_m: float, fraction: float
+) -> None:
+    """The store finds candidates by tile: a miss here would be a merge never made."""
+    here = GeoPoint(lat=lat, lon=lon)
+    there = _destination(here, bearing_deg, radius_m * fraction)
+    assert distance_m(lat, lon, there.lat, there.lon) <= radius_m + 1e-6
+    assert tile_of(there.lat, there.lon) in tiles_near(here, radius_m)
+
+
+def test_tiles_near_stay_few_for_a_merge_radius() -> None:
+    assert tile_of(30.657, 104.066) in tiles_near(HERE, 150)
+    assert 1 <= len(tiles_near(HERE, 150)) <= 4  # 0.01-degree tiles, about 1 km
+
+
+def _destination(start: GeoPoint, bearing_deg: float, metres: float) -> GeoPoint:
+    """The point `metres` from `start` along the great circle at `bearing_deg`."""
+    phi1, lambda1 = math.radians(start.lat), math.radians(start.lon)
+    theta, delta = math.radians(bearing_deg), metres / EARTH_RADIUS_M
+    phi2 = math.asin(math.sin(phi1) * math.cos(delta)
+                     + math.cos(phi1) * math.sin(delta) * math.cos(theta))  # fmt: skip
+    lambda2 = lambda1 + math.atan2(math.sin(theta) * math.sin(delta) * math.cos(phi1),
+                                   math.cos(delta) - math.sin(phi1) * math.sin(phi2))  # fmt: skip
+    return GeoPoint(lat=math.degrees(phi2), lon=math.degrees(lambda2))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
+from typing import Any
 
 import pytest
 import websockets
@@ -19,12 +21,25 @@ def ws_url(hub: Hub) -> str:
 async def receive(
     socket: websockets.ClientConnection, timeout_s: float = 5.0, kind: str = "alert"
 ) -> dict[str, object]:
-    """The next message of `kind` (alert or incident), skipping the other kind."""
+    """The next alert or incident (`kind`) pushed, as `{"type": kind, kind: ...}`: frames are
+    batches of alerts then incidents, and the other kind is skipped."""
     async with asyncio.timeout(timeout_s):
         while True:
-            message: dict[str, object] = json.loads(await socket.recv())
-            if message["type"] == kind:
-                return message
+            pending = _unread.setdefault(socket, [])
+            while pending:
+                item = pending.pop(0)
+                if item["type"] == kind:
+                    return item
+            frame = json.loads(await socket.recv())
+            assert frame["type"] == "batch" and set(frame) == {"type", "alerts", "incidents"}
+            pending += [{"type": "alert", "alert": a} for a in frame["alerts"]]
+            pending += [{"type": "incident", "incident": i} for i in frame["incidents"]]
+
+
+# Items of a frame not returned yet, per socket.
+_unread: weakref.WeakKeyDictionary[websockets.ClientConnection, list[dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def test_an_alert_is_followed_by_the_incident_it_opened(hub: Hub) -> None:
@@ -34,11 +49,11 @@ async def test_an_alert_is_followed_by_the_incident_it_opened(hub: Hub) -> None:
         alert = make_alert()
         await hub.publish(alert)
         first = json.loads(await asyncio.wait_for(socket.recv(), 5))
-        assert first["type"] == "alert"
+        assert [a["id"] for a in first["alerts"]] == [alert.id]  # the alert first, on its own
         message = await receive(socket, kind="incident")
         incident = message["incident"]
         assert isinstance(incident, dict)
-        assert list(incident["alerts"]) == [alert.id]
+        assert incident["alert_count"] == 1 and "alerts" not in incident
         assert incident["state"] == "pending_review"
 
 

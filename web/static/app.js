@@ -108,7 +108,8 @@ function connect() {
   };
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
-    if (message.type === "alert") upsert(message.alert, true);
+    // One frame per hub batch: alerts in the order stored, then the incidents they changed.
+    if (message.type === "batch") message.alerts.forEach((alert) => upsert(alert, true));
   };
   socket.onclose = (event) => {
     setOnline(false);

@@ -1,5 +1,5 @@
-"""Incidents' first-alert position as columns, so merge candidates for a whole batch of alerts
-come from one query on columns, without parsing incident bodies.
+"""Incidents' first-alert position as columns (lat, lon and a 0.01-degree tile key), so merge
+candidates for a whole batch of alerts come from one indexed query, without parsing bodies.
 
 Revision ID: 0004
 Revises: 0003
@@ -12,6 +12,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from hub.merging import tile_of
+
 revision = "0004"
 down_revision: str | None = "0003"
 branch_labels = None
@@ -23,13 +25,16 @@ _INCIDENTS = sa.table(
     sa.column("body", sa.Text),
     sa.column("lat", sa.Float),
     sa.column("lon", sa.Float),
+    sa.column("tile", sa.String),
 )
 
 
 def upgrade() -> None:
     op.add_column("incidents", sa.Column("lat", sa.Float(), nullable=True))
     op.add_column("incidents", sa.Column("lon", sa.Float(), nullable=True))
-    op.create_index("ix_incidents_open_kind_lat", "incidents", ["is_open", "kind", "lat"])
+    op.add_column("incidents", sa.Column("tile", sa.String(32), nullable=True))
+    op.create_index("ix_incidents_open_tile", "incidents", ["is_open", "tile"])
+    op.create_index("ix_incidents_open_cell", "incidents", ["is_open", "grid_cell"])
     _backfill()
 
 
@@ -40,15 +45,18 @@ def _backfill() -> None:
     for incident_id, body in rows:
         where = json.loads(body).get("location") or {}
         if "lat" in where and "lon" in where:
+            lat, lon = float(where["lat"]), float(where["lon"])
             bind.execute(
                 _INCIDENTS.update()
                 .where(_INCIDENTS.c.id == incident_id)
-                .values(lat=float(where["lat"]), lon=float(where["lon"]))
+                .values(lat=lat, lon=lon, tile=tile_of(lat, lon))
             )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_incidents_open_kind_lat", table_name="incidents")
+    op.drop_index("ix_incidents_open_cell", table_name="incidents")
+    op.drop_index("ix_incidents_open_tile", table_name="incidents")
     with op.batch_alter_table("incidents") as table:  # SQLite rebuilds the table
+        table.drop_column("tile")
         table.drop_column("lon")
         table.drop_column("lat")

@@ -1,0 +1,79 @@
+"""Alert ingest a batch at a time: a malformed message is dead-lettered and the rest stored, a
+newer revision in the same batch supersedes, pages get each fresh alert once, every alert is
+linked to an incident, and a redelivered batch is counted as duplicates and pushed to nobody."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from hub.contracts import STREAM_ALERTS, Level
+from hub.ingest import AlertIngest
+from hub.live import LiveFeed
+from tests.hub.incident_world import EAST_CELL, World, alert, make_world
+from xueliang.bus import InProcessBus, dead_letter_stream
+
+GARBAGE = b'{"not": "an alert"}'
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    made = await make_world(database_url)
+    try:
+        yield made
+    finally:
+        await made.alerts.close()
+
+
+def batch() -> list[bytes]:
+    return [
+        alert("cam-1").model_dump_json().encode(),
+        GARBAGE,
+        alert("cam-1", revision=1, level=Level.ORANGE).model_dump_json().encode(),
+        alert("cam-2", where=EAST_CELL).model_dump_json().encode(),
+    ]
+
+
+async def dead_letters(bus: InProcessBus) -> list[bytes]:
+    seen: list[bytes] = []
+    stop = asyncio.Event()
+
+    async def collect(items: list[bytes]) -> None:
+        seen.extend(items)
+        stop.set()
+
+    stream = dead_letter_stream(STREAM_ALERTS)
+    await asyncio.wait_for(bus.consume_batch(stream, "inspect", "t", collect, stop=stop), 5)
+    return seen
+
+
+async def test_a_batch_is_stored_pushed_and_linked_and_its_garbage_dead_lettered(
+    world: World,
+) -> None:
+    bus, live = InProcessBus(), LiveFeed()
+    page = live.subscribe()
+    world.engine.on_change = lambda incident, _change: live.publish_incident(incident)  # as the app
+    ingest = AlertIngest(world.alerts, live, bus, world.engine)
+    await ingest.handle_batch(batch())
+    await asyncio.sleep(0)  # the last frame leaves when the loop turns
+    assert (ingest.stored, ingest.duplicates, ingest.malformed) == (2, 1, 1)
+    assert await dead_letters(bus) == [GARBAGE]
+    stored = await world.alerts.get(alert("cam-1").id)
+    assert stored is not None and (stored.revision, stored.level) == (1, Level.ORANGE)
+    frames = [json.loads(page.get_nowait() or "null") for _ in range(page.qsize())]
+    pushed = [(a["camera_id"], a["revision"]) for f in frames for a in f["alerts"]]
+    assert pushed == [("cam-1", 1), ("cam-2", 0)]
+    changed = {i["id"]: i["alert_count"] for f in frames for i in f["incidents"]}
+    assert list(changed.values()) == [1, 1]
+    for item in (alert("cam-1"), alert("cam-2")):
+        assert await world.engine.store.incident_of_alert(item.id) in changed
+
+    await ingest.handle_batch(batch())  # redelivered: the hub died before acknowledging
+    await asyncio.sleep(0)
+    assert (ingest.stored, ingest.duplicates, ingest.malformed) == (2, 4, 2)
+    assert page.empty()  # nothing new for the pages
+    assert len(await world.changes()) == 2  # nor for the incidents
+    await bus.close()
