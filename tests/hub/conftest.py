@@ -20,6 +20,7 @@ from hub.contracts import STREAM_ALERTS, Alert
 from hub.gateway import CameraGateway
 from hub.settings import HubSettings
 from hub.store import AlertStore
+from tests.hub.incident_world import World, make_world
 from xueliang.bus import InProcessBus
 
 TOKEN = "hub-test-token-7c1e"
@@ -106,3 +107,13 @@ async def _serve(
         await task
         await bus.close()
         await store.close()
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    """The incident engine's world (tests/hub/incident_world.py) on each database."""
+    made = await make_world(database_url)
+    try:
+        yield made
+    finally:
+        await made.alerts.close()

@@ -4,11 +4,9 @@ batches change nothing, and a concurrent writer sends the batch back to one aler
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from hub.contracts import Alert, AlertKind, Level
 from hub.incident_store import IncidentWrite, StaleIncidentError
@@ -23,15 +21,6 @@ from tests.hub.incident_world import (
     make_world,
     stored,
 )
-
-
-@pytest.fixture
-async def world(database_url: str) -> AsyncIterator[World]:
-    made = await make_world(database_url)
-    try:
-        yield made
-    finally:
-        await made.alerts.close()
 
 
 def mixed_batch() -> list[Alert]:

@@ -45,15 +45,6 @@ A = AssignmentState
 
 
 @pytest.fixture
-async def world(database_url: str) -> AsyncIterator[World]:
-    made = await make_world(database_url)
-    try:
-        yield made
-    finally:
-        await made.alerts.close()
-
-
-@pytest.fixture
 async def red_world(database_url: str) -> AsyncIterator[World]:
     made = await make_world(database_url, EngineConfig(auto_dispatch=frozenset({Level.RED})))
     try:

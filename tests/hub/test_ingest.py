@@ -6,26 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-
-import pytest
 
 from hub.contracts import STREAM_ALERTS, Level
 from hub.ingest import AlertIngest
 from hub.live import LiveFeed
-from tests.hub.incident_world import EAST_CELL, World, alert, make_world
+from tests.hub.incident_world import EAST_CELL, World, alert
 from xueliang.bus import InProcessBus, dead_letter_stream
 
 GARBAGE = b'{"not": "an alert"}'
-
-
-@pytest.fixture
-async def world(database_url: str) -> AsyncIterator[World]:
-    made = await make_world(database_url)
-    try:
-        yield made
-    finally:
-        await made.alerts.close()
 
 
 def batch() -> list[bytes]:
