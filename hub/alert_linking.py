@@ -42,19 +42,20 @@ def plan_links(
     alerts: Sequence[Alert],
     linked: Mapping[str, str],
     candidates: Sequence[MergeCandidate],
-    cell_of: Callable[[Alert], str | None],
+    cells: Mapping[str, str | None],
     new_id: Callable[[str], str],
     now: datetime,
     rule: MergeRule,
 ) -> dict[str, Link]:
-    """Alert id -> where it goes. `linked`: alert id -> incident, for those linked already."""
+    """Alert id -> where it goes. `linked`: alert id -> incident, for those linked already;
+    `cells`: alert id -> the alert's grid cell as the hub decides it."""
     plan: dict[str, Link] = {}
     pool = _Pool(candidates)
     for alert in alerts:
         if alert.id in linked:
             plan[alert.id] = Link(linked[alert.id], opens=False, new_link=False)
             continue
-        cell = cell_of(alert)
+        cell = cells[alert.id]
         kind = alert.kind.value
         near = pool.near(cell, alert.location, rule.radius_m)
         target = merge_target(kind, alert.location, cell, now, near, rule)
@@ -93,16 +94,20 @@ class _Pool:
 @dataclass
 class Work:
     """One incident through a batch: as stored before (None: opened in the batch), as it is
-    now, and what changed it."""
+    now, and what changed it, each change described once (`describe`) for the outbox and for
+    the hooks that run after the commit."""
 
     before: Incident | None
     current: Incident
+    describe: Callable[[Outcome], IncidentChange]
     outcomes: list[Outcome] = field(default_factory=list)
+    changes: list[IncidentChange] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
 
     def add(self, outcome: Outcome, link: str | None) -> None:
         if outcome.changed:
             self.outcomes.append(outcome)
+            self.changes.append(self.describe(outcome))
             self.current = outcome.incident
         if link is not None:
             self.links.append(link)
@@ -111,9 +116,7 @@ class Work:
     def dirty(self) -> bool:
         return bool(self.outcomes or self.links)
 
-    def write(self, change: Callable[[Outcome], IncidentChange]) -> IncidentWrite:
+    def write(self) -> IncidentWrite:
         previous = None if self.before is None else self.before.version
-        return IncidentWrite(
-            self.current, previous, [r for o in self.outcomes for r in o.audit],
-            [change(o) for o in self.outcomes], self.links,
-        )  # fmt: skip
+        audit = [record for outcome in self.outcomes for record in outcome.audit]
+        return IncidentWrite(self.current, previous, audit, self.changes, self.links)

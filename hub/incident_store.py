@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Row, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.contracts import GeoPoint
 from hub.db import AuditRow, DeadlineRow, IncidentAlertRow, IncidentRow, OutboxCursorRow, OutboxRow
 from hub.lifecycle import AuditRecord, DeadlineKind, Incident, IncidentState, Outcome
-from hub.merging import MergeCandidate, chunks, tile_of
+from hub.merging import MergeCandidate, tile_of
 from hub.outbox import IncidentChange, OutboxEntry
 
 _OUTBOX_LOCK = 0x786C_6F62  # "xlob": PostgreSQL commits outbox rows in id order under this lock
 MAX_LIST = 500
 _KEYS_PER_QUERY = 2000  # bound parameters per query: far below SQLite's and PostgreSQL's limits
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,8 @@ class IncidentStore:
         if not kinds or not (cells or tiles):
             return []
         found: dict[str, MergeCandidate] = {}
-        places = [("cells", part) for part in chunks(sorted(cells), _KEYS_PER_QUERY)]
-        places += [("tiles", part) for part in chunks(sorted(tiles), _KEYS_PER_QUERY)]
+        places = [("cells", part) for part in _chunks(sorted(cells), _KEYS_PER_QUERY)]
+        places += [("tiles", part) for part in _chunks(sorted(tiles), _KEYS_PER_QUERY)]
         async with self._engine.connect() as connection:
             for column, keys in places:
                 query = _BY_CELL if column == "cells" else _BY_TILE
@@ -326,6 +327,10 @@ class IncidentStore:
         )
         async with self._engine.begin() as connection:
             await connection.execute(statement)
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _columns(incident: Incident) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,10 +131,11 @@ class IncidentEngine:
     async def _link(self, alerts: Sequence[Alert]) -> tuple[dict[str, Link], dict[str, Work]]:
         now = self.now()
         linked = await self.store.incidents_of_alerts([alert.id for alert in alerts])
+        cells = {alert.id: self._cell(alert) for alert in alerts}  # may search the grid
         fresh = [alert for alert in alerts if alert.id not in linked]
-        candidates = await self._candidates(fresh, now)
+        candidates = await self._candidates(fresh, cells, now)
         rule = self.config.merge
-        plan = plan_links(alerts, linked, candidates, self._cell, incident_id_for, now, rule)
+        plan = plan_links(alerts, linked, candidates, cells, incident_id_for, now, rule)
         stored = {link.incident_id for link in plan.values() if not link.opens}
         bodies = {i.id: i for i in await self.store.incidents_by_id(sorted(stored))}
         works: dict[str, Work] = {}
@@ -142,29 +143,30 @@ class IncidentEngine:
             link = plan[alert.id]
             work = works.get(link.incident_id)
             if work is None and link.opens:
-                work = works[link.incident_id] = self._opened(alert, now)
+                work = works[link.incident_id] = self._opened(alert, cells[alert.id], now)
                 continue
             if work is None:
                 if link.incident_id not in bodies:  # deleted or a lost race: choose again
                     raise StaleIncidentError(f"incident {link.incident_id} is gone")
                 found = bodies[link.incident_id]
-                work = works[link.incident_id] = Work(before=found, current=found)
+                work = works[link.incident_id] = Work(found, found, self._change)
             self._merge(work, alert, now, link)
-        await self.store.save_many([w.write(self._change) for w in works.values() if w.dirty])
+        await self.store.save_many([work.write() for work in works.values() if work.dirty])
         return plan, works
 
-    async def _candidates(self, alerts: Sequence[Alert], now: datetime) -> list[MergeCandidate]:
+    async def _candidates(
+        self, alerts: Sequence[Alert], cells: Mapping[str, str | None], now: datetime
+    ) -> list[MergeCandidate]:
         if not alerts:
             return []
         since = now - timedelta(seconds=self.config.merge.window_s)
         kinds = sorted({alert.kind.value for alert in alerts})
-        cells = sorted({cell for alert in alerts if (cell := self._cell(alert)) is not None})
+        in_cells = {cell for alert in alerts if (cell := cells[alert.id]) is not None}
         radius_m = self.config.merge.radius_m
         tiles = {tile for alert in alerts for tile in tiles_near(alert.location, radius_m)}
-        return await self.store.merge_candidates(kinds, since, cells, tiles)
+        return await self.store.merge_candidates(kinds, since, in_cells, tiles)
 
-    def _opened(self, alert: Alert, now: datetime) -> Work:
-        cell = self._cell(alert)
+    def _opened(self, alert: Alert, cell: str | None, now: datetime) -> Work:
         place = self.grid.place_at(alert.location.lat, alert.location.lon) if self.grid else None
         ring = place.ring_min if place and place.ring_min in (1, 3, 5) else None
         opened = open_incident(
@@ -172,7 +174,7 @@ class IncidentEngine:
             ring_min=ring, grid_cell=cell, alert_id=alert.id, location=alert.location,  # type: ignore[arg-type]
         )  # fmt: skip
         opened = opened.model_copy(update={"alerts": {alert.id: alert.revision}})
-        work = Work(before=None, current=opened)
+        work = Work(None, opened, self._change)
         work.add(step(opened, Queue(actor=Actor.system(), at=now), now, self.config.policy),
                  alert.id)  # fmt: skip
         return work
@@ -250,10 +252,10 @@ class IncidentEngine:
 
     async def _commit(self, outcome: Outcome, before: Incident, links: Sequence[str]) -> None:
         """`before` is the stored version it replaces (a version-0 incident: a new one)."""
-        work = Work(before=before if before.version else None, current=before)
+        work = Work(before if before.version else None, before, self._change)
         work.add(outcome, None)
         work.links.extend(links)
-        await self.store.save_many([work.write(self._change)])
+        await self.store.save_many([work.write()])
         await self._after_commit([work])
 
     async def _after_commit(self, works: Iterable[Work]) -> None:
@@ -262,8 +264,8 @@ class IncidentEngine:
         works = [work for work in works if work.outcomes]
         if self.on_change is not None:
             for work in works:
-                for outcome in work.outcomes:
-                    self.on_change(outcome.incident, self._change(outcome))
+                for outcome, change in zip(work.outcomes, work.changes, strict=True):
+                    self.on_change(outcome.incident, change)
         for work in works:
             before = work.before.assignments if work.before is not None else []
             await self.responders.follow_assignments(before, work.current.assignments, self.now())

@@ -13,7 +13,7 @@ touches), without reading incident bodies. Tiles do not wrap at the 180th meridi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -22,7 +22,6 @@ from hub.contracts import GeoPoint
 from hub.grid import EARTH_RADIUS_M, distance_m
 
 M = TypeVar("M", bound="Mergeable")
-T = TypeVar("T")
 _MARGIN = 1.01  # a box a little larger than the circle: rounding never loses a match
 TILE_DEG = 0.01  # about 1.1 km north-south; merge radii are a few hundred metres
 
@@ -78,8 +77,6 @@ def merge_target(
         if incident.updated_at < at - timedelta(seconds=rule.window_s):
             continue
         same_cell = grid_cell is not None and incident.grid_cell == grid_cell
-        if not same_cell and _surely_far(incident, where, rule.radius_m):
-            continue  # cheap: most of a batch's candidates are other alerts' places
         distance = _distance(incident, where)
         near = distance is not None and distance <= rule.radius_m
         if not (same_cell or near):
@@ -106,18 +103,6 @@ def tiles_near(where: GeoPoint, radius_m: float) -> set[str]:
     columns = range(math.floor((where.lon - dlon) / TILE_DEG),
                     math.floor((where.lon + dlon) / TILE_DEG) + 1)  # fmt: skip
     return {f"{row}:{column}" for row in rows for column in columns}
-
-
-def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
-
-
-def _surely_far(incident: Mergeable, where: GeoPoint, radius_m: float) -> bool:
-    """Farther north or south than the radius (no trigonometry needed)."""
-    if incident.location is None:
-        return True
-    span_deg = math.degrees(radius_m * _MARGIN / EARTH_RADIUS_M)
-    return abs(incident.location.lat - where.lat) > span_deg
 
 
 def _distance(incident: Mergeable, where: GeoPoint) -> float | None:

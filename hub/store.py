@@ -34,10 +34,22 @@ def _row(alert: Alert) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _upsert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE stored < new RETURNING id."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(AlertRow)
+    return statement.on_conflict_do_update(
+        index_elements=[AlertRow.id],
+        set_={key: statement.excluded[key] for key in _COLUMNS if key != "id"},
+        where=AlertRow.revision < statement.excluded.revision,
+    ).returning(AlertRow.id)
+
+
 class AlertStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._upsert = _upsert(engine.dialect.name)  # built once: ingest runs it per batch
 
     @classmethod
     async def open(cls, database_url: str) -> AlertStore:
@@ -75,17 +87,8 @@ class AlertStore:
         if not alerts:
             return set()
         async with self._engine.begin() as connection:
-            result = await connection.execute(self._upsert(), [_row(a) for a in alerts])
+            result = await connection.execute(self._upsert, [_row(a) for a in alerts])
             return set(result.scalars())
-
-    def _upsert(self) -> Any:
-        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(AlertRow)
-        return statement.on_conflict_do_update(
-            index_elements=[AlertRow.id],
-            set_={key: statement.excluded[key] for key in _COLUMNS if key != "id"},
-            where=AlertRow.revision < statement.excluded.revision,
-        ).returning(AlertRow.id)
 
     async def get(self, alert_id: str) -> Alert | None:
         async with self._sessions() as session:
