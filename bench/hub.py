@@ -1,7 +1,7 @@
 """Hub throughput bench: alerts per second end to end, bus -> store -> WebSocket to N consoles.
 
     .venv/bin/python bench/hub.py [--consoles 200] [--rate 2500] [--seconds 20]
-        [--database-url URL] [--redis-url URL] [--max-batch N] [--ws-deflate]
+        [--database-url URL] [--redis-url URL] [--max-batch N] [--ws-deflate] [--ws IMPL]
         [--profile PATH] [--json-out PATH]
 
 A real hub: `create_app` served by uvicorn on a loopback port, SQLite in a temporary folder
@@ -30,8 +30,10 @@ for every process of a Linux machine.
 The hub is measured as `xueliang hub` runs it: alerts consumed from the bus in batches of up to
 `--max-batch` (XUELIANG_INGEST_BATCH), stored and linked to incidents in one transaction each,
 one WebSocket frame per batch. `--ws-deflate` turns on uvicorn's per-message WebSocket
-compression (off, as in `xueliang hub`). `--profile PATH` writes the hub process's cProfile
-stats. The last line is one JSON object.
+compression (off, as in `xueliang hub`); `--ws` picks uvicorn's WebSocket implementation (`auto`,
+as in `xueliang hub`, or `websockets`, `websockets-sansio`, `wsproto`). `--profile PATH` writes
+the hub process's cProfile stats (its main thread only: SQLite's work in aiosqlite's thread does
+not show). The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--redis-url", help="default: the in-process bus")
     parser.add_argument("--max-batch", type=int, default=100, help="the hub's ingest batch")
     parser.add_argument("--ws-deflate", action="store_true", help="per-message compression on")
+    parser.add_argument(
+        "--ws", default="auto", choices=("auto", "websockets", "websockets-sansio", "wsproto"),
+        help="uvicorn's WebSocket implementation",
+    )
     parser.add_argument("--json-out", type=Path, help="also write the JSON result to this file")
     parser.add_argument("--profile", type=Path, help="write the hub's cProfile stats here")
     args = parser.parse_args(argv)
@@ -103,7 +109,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             app = create_app(settings, bus, store)
             server = uvicorn.Server(uvicorn.Config(
                 app, host="127.0.0.1", port=settings.port, log_level="warning", access_log=False,
-                ws_per_message_deflate=args.ws_deflate,
+                ws_per_message_deflate=args.ws_deflate, ws=args.ws,
             ))  # fmt: skip
             serving = asyncio.create_task(server.serve())
             while not server.started:
@@ -123,7 +129,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "bench": "hub", **stamp(), "consoles": args.consoles, "rate": args.rate,
         "seconds": args.seconds, "cameras": args.cameras, "database": backend,
         "bus": "redis" if args.redis_url else "inprocess", "incidents": True,
-        "max_batch": args.max_batch, "ws_deflate": args.ws_deflate, **measured,
+        "max_batch": args.max_batch, "ws_deflate": args.ws_deflate, "ws": args.ws, **measured,
     }  # fmt: skip
 
 
