@@ -8,11 +8,10 @@ Revises: 0003
 from __future__ import annotations
 
 import json
+import math
 
 import sqlalchemy as sa
 from alembic import op
-
-from hub.merging import tile_of
 
 revision = "0004"
 down_revision: str | None = "0003"
@@ -27,6 +26,15 @@ _INCIDENTS = sa.table(
     sa.column("lon", sa.Float),
     sa.column("tile", sa.String),
 )
+
+
+TILE_DEG = 0.01  # frozen here: a migration must mean tomorrow what it meant when it was written
+
+
+def tile_of(lat: float, lon: float) -> str:
+    """The tile key as of this revision (hub.merging.tile_of then). Changing the live one
+    needs a new migration that re-keys the stored tiles."""
+    return f"{math.floor(lat / TILE_DEG)}:{math.floor(lon / TILE_DEG)}"
 
 
 def upgrade() -> None:
