@@ -13,7 +13,9 @@ from hub.contracts import (
     Box,
     CameraSpec,
     DetectionSummary,
+    LineCounts,
     alert_id,
+    place_of,
 )
 
 
@@ -28,16 +30,18 @@ def build_alert(
     snapshot_ref: str | None,
 ) -> Alert:
     """`epoch` is the wall time of stream time 0; `frame_size` is (width, height)."""
-    event = outcome.event
+    event, rule = outcome.event, outcome.rule
     started_at = epoch + timedelta(seconds=event.started_s)
     at = epoch + timedelta(seconds=event.at_s)
-    ended = event.type == "ended"
+    ended = event.type in ("ended", "crossed")
+    place = place_of(rule)
+    totals = event.totals
     return Alert(
-        id=alert_id(camera.id, outcome.rule.zone_id, outcome.rule.id, started_at),
+        id=alert_id(camera.id, place, rule.id, started_at, event.track_id),
         revision=event.revision,
         camera_id=camera.id,
         camera_name=camera.name,
-        kind=AlertKind.CROWD_GATHERING,
+        kind=AlertKind(rule.kind),
         level=event.level,
         status=AlertStatus.ENDED if ended else AlertStatus.ACTIVE,
         started_at=started_at,
@@ -45,11 +49,14 @@ def build_alert(
         ended_at=at if ended else None,
         people_count=event.count,
         peak_people=event.peak,
-        zone_id=outcome.rule.zone_id,
-        rule_id=outcome.rule.id,
+        zone_id=place,
+        rule_id=rule.id,
         location=camera.location,
         grid_cell=camera.grid_cell,
         detections=_summary(outcome, frame_size, class_map, model_name),
+        track_id=event.track_id,
+        direction=event.direction,
+        line_counts=None if totals is None else LineCounts(in_total=totals[0], out_total=totals[1]),
         snapshot_ref=snapshot_ref,
     )
 
@@ -58,7 +65,7 @@ def _summary(
     outcome: RuleOutcome, frame_size: tuple[int, int], class_map: ClassMap, model_name: str
 ) -> DetectionSummary:
     width, height = frame_size
-    people = outcome.people_in_zone
+    people = outcome.objects
     boxes = [
         Box(
             x1=round(float(x1) / width, 4),
@@ -73,8 +80,8 @@ def _summary(
         )
     ]
     return DetectionSummary(
-        people_in_zone=len(people),
-        people_in_frame=outcome.people_in_frame,
+        people_in_zone=outcome.event.count,
+        people_in_frame=outcome.objects_in_frame,
         boxes=boxes,
         model=model_name,
     )

@@ -1,62 +1,105 @@
-"""Per-camera analysis: zones and rules over one camera's detections, time from the frames."""
+"""Per-camera analysis: zones, lines and rules over one camera's detections, time from frames.
+
+Tracks are added (once per frame, for every rule) when any rule is about individual objects.
+A rule outside its schedule ends what it had open and reports nothing until it is armed again.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from detection.detections import ClassMap, Detections
-from detection.rules import crowd
+from detection.rules.filters import ObjectFilter
+from detection.rules.runners import (
+    CrowdRunner,
+    Frame,
+    LineRunner,
+    PresenceRunner,
+    RuleOutcome,
+    RuleRunner,
+)
+from detection.rules.schedule import is_armed
+from detection.tracking import Tracker, TrackerFactory
 from detection.zones import Zone
-from hub.contracts import CameraSpec, CrowdRuleSpec
+from hub.contracts import CameraSpec, CrowdRuleSpec, LineCrossingRuleSpec, RuleSpec, needs_tracking
 
+__all__ = ["CameraAnalyzer", "RuleOutcome"]
 
-@dataclass(frozen=True)
-class RuleOutcome:
-    """A rule reported something on a frame: the event and the people it counted."""
-
-    rule: CrowdRuleSpec
-    event: crowd.CrowdEvent
-    people_in_zone: Detections
-    people_in_frame: int
+# A lost track is kept this long: a person hidden behind a passer-by keeps their identity.
+KEEP_LOST_S = 2.0
 
 
 class CameraAnalyzer:
     """Holds the rule states of one camera; deterministic given the same samples."""
 
-    def __init__(self, camera: CameraSpec, class_map: ClassMap) -> None:
+    def __init__(
+        self,
+        camera: CameraSpec,
+        class_map: ClassMap,
+        *,
+        epoch: datetime | None = None,  # wall time of stream time 0: needed for schedules
+        tracker_factory: TrackerFactory | None = None,
+    ) -> None:
         self.camera = camera
         self._class_map = class_map
+        self._epoch = epoch
         self._zones = {spec.id: Zone.from_spec(spec) for spec in camera.zones}
-        self._states = {rule.id: crowd.CrowdState() for rule in camera.rules}
+        self._runners = [self._runner(rule) for rule in camera.rules]
+        self._armed = {rule.id: True for rule in camera.rules}
+        self._tracker = self._make_tracker(tracker_factory)
         self.people_in_frame = 0  # people in the last observed frame, for progress displays
 
-    def zone(self, zone_id: str) -> Zone:
-        return self._zones[zone_id]
+    def _runner(self, rule: RuleSpec) -> RuleRunner:
+        objects = ObjectFilter.for_rule(rule, self._class_map)
+        if isinstance(rule, CrowdRuleSpec):
+            return CrowdRunner(rule, self._zones[rule.zone_id], objects)
+        if isinstance(rule, LineCrossingRuleSpec):
+            line = next(line for line in self.camera.lines if line.id == rule.line_id)
+            return LineRunner(rule, line, objects)
+        return PresenceRunner(rule, self._zones[rule.zone_id], objects)
+
+    def _make_tracker(self, factory: TrackerFactory | None) -> Tracker | None:
+        tracked = [rule.id for rule in self.camera.rules if needs_tracking(rule)]
+        if not tracked:
+            return None
+        if factory is None:
+            raise ValueError(f"camera {self.camera.id}: rules {tracked} need a tracker")
+        sampling = self.camera.sampling
+        return factory(min(sampling.interval_s, sampling.burst_interval_s), KEEP_LOST_S)
+
+    def zone(self, zone_id: str) -> Zone | None:
+        return self._zones.get(zone_id)
+
+    @property
+    def wants_burst(self) -> bool:
+        """A per-object rule saw candidates on the last frame: sample densely for a while."""
+        return any(runner.interested and self._armed[runner.rule.id] for runner in self._runners)
 
     def observe(
         self, at_s: float, frame_width: int, frame_height: int, detections: Detections
     ) -> list[RuleOutcome]:
-        people = detections.of_classes(self._class_map.person_ids)
-        self.people_in_frame = len(people)
-        in_zone = {
-            zone_id: people.select(zone.contains(people, frame_width, frame_height))
-            for zone_id, zone in self._zones.items()
-        }
-        outcomes = []
-        for rule in self.camera.rules:
-            counted = in_zone[rule.zone_id]
-            state, event = crowd.step(rule, self._states[rule.id], at_s, len(counted))
-            self._states[rule.id] = state
-            if event is not None:
-                outcomes.append(RuleOutcome(rule, event, counted, len(people)))
+        self.people_in_frame = len(detections.of_classes(self._class_map.person_ids))
+        if self._tracker is not None:
+            detections = self._tracker.update(detections)
+        frame = Frame(at_s, frame_width, frame_height, detections)
+        outcomes: list[RuleOutcome] = []
+        for runner in self._runners:
+            if self._arm(runner, at_s, outcomes):
+                outcomes.extend(runner.observe(frame))
         return outcomes
+
+    def _arm(self, runner: RuleRunner, at_s: float, outcomes: list[RuleOutcome]) -> bool:
+        schedule = runner.rule.schedule
+        if schedule is None:
+            return True
+        if self._epoch is None:
+            raise ValueError(f"rule {runner.rule.id!r} has a schedule: the analyzer needs epoch")
+        armed = is_armed(schedule, self._epoch + timedelta(seconds=at_s))
+        if self._armed[runner.rule.id] and not armed:
+            outcomes.extend(runner.finish(at_s))
+        self._armed[runner.rule.id] = armed
+        return armed
 
     def finish(self, at_s: float) -> list[RuleOutcome]:
         """The input ended: end every active alert at `at_s`."""
-        outcomes = []
-        for rule in self.camera.rules:
-            state, event = crowd.end(rule, self._states[rule.id], at_s)
-            self._states[rule.id] = state
-            if event is not None:
-                outcomes.append(RuleOutcome(rule, event, Detections.empty(), 0))
-        return outcomes
+        return [outcome for runner in self._runners for outcome in runner.finish(at_s)]

@@ -9,7 +9,7 @@ import shapely
 from shapely.geometry import Polygon
 
 from detection.detections import BoolArray, Detections
-from hub.contracts import ZoneSpec
+from hub.contracts import RelativePoint, ZoneSpec
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,7 @@ class Zone:
 
     @classmethod
     def from_spec(cls, spec: ZoneSpec) -> Zone:
-        polygon = Polygon(spec.polygon)
-        if not polygon.is_valid or polygon.area <= 0:
-            raise ValueError(f"zone {spec.id!r}: polygon is self-intersecting or has no area")
-        shapely.prepare(polygon)
-        return cls(spec.id, polygon)
+        return polygon_zone(spec.id, spec.polygon)
 
     def contains(self, detections: Detections, frame_width: int, frame_height: int) -> BoolArray:
         """Mask of detections whose bottom-centre anchor lies in the zone (edges count as in)."""
@@ -35,3 +31,11 @@ class Zone:
         xs = anchors[:, 0] / frame_width
         ys = anchors[:, 1] / frame_height
         return np.asarray(shapely.intersects_xy(self.polygon, xs, ys), dtype=np.bool_)
+
+
+def polygon_zone(zone_id: str, points: list[RelativePoint]) -> Zone:
+    polygon = Polygon(points)
+    if not polygon.is_valid or polygon.area <= 0:
+        raise ValueError(f"zone {zone_id!r}: polygon is self-intersecting or has no area")
+    shapely.prepare(polygon)
+    return Zone(zone_id, polygon)

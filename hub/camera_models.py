@@ -12,9 +12,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from hub.contracts import (
-    CrowdRuleSpec,
     GeoPoint,
     Identifier,
+    LineSpec,
+    RuleSpec,
     SamplingSpec,
     ZoneSpec,
     check_zones_and_rules,
@@ -52,12 +53,13 @@ class Placement(Schema):
     tags: list[Tag] = Field(default_factory=list, max_length=32)
     sampling: SamplingSpec = Field(default_factory=SamplingSpec)
     zones: list[ZoneSpec] = Field(default_factory=list, max_length=32)
-    rules: list[CrowdRuleSpec] = Field(default_factory=list, max_length=64)
+    lines: list[LineSpec] = Field(default_factory=list, max_length=32)
+    rules: list[RuleSpec] = Field(default_factory=list, max_length=64)
     enabled: bool = True
 
     @model_validator(mode="after")
-    def _rules_name_known_zones(self) -> Placement:
-        check_zones_and_rules(self.zones, self.rules)
+    def _rules_name_known_places(self) -> Placement:
+        check_zones_and_rules(self.zones, self.rules, self.lines)
         return self
 
 
@@ -90,7 +92,8 @@ class CameraUpdate(Schema):
     tags: list[Tag] | None = Field(default=None, max_length=32)
     sampling: SamplingSpec | None = None
     zones: list[ZoneSpec] | None = Field(default=None, max_length=32)
-    rules: list[CrowdRuleSpec] | None = Field(default=None, max_length=64)
+    lines: list[LineSpec] | None = Field(default=None, max_length=32)
+    rules: list[RuleSpec] | None = Field(default=None, max_length=64)
     enabled: bool | None = None
     rtsp_url: str | None = Field(default=None, max_length=2048)
     username: Username | None = None

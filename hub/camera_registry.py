@@ -62,6 +62,7 @@ class StoredCamera:
             grid_cell=record.grid_cell,
             sampling=record.sampling,
             zones=record.zones,
+            lines=record.lines,
             rules=record.rules,
         )
 

@@ -49,3 +49,15 @@ def test_invalid_rules_file(tmp_path: Path) -> None:
     assert_clean_error(
         run.stderr, run.returncode, r"rules\.yaml: cameras\.0\.location: Field required"
     )
+
+
+def test_rule_asking_for_a_class_the_model_lacks(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "cameras:\n  - id: x\n    url: y\n    location: {lat: 30, lon: 104}\n"
+        "    zones: [{id: z, polygon: [[0, 0], [1, 0], [1, 1]]}]\n"
+        "    rules: [{id: cars, kind: intrusion, zone_id: z, classes: [car]}]\n",
+        encoding="utf-8",
+    )
+    run = replay(EXCERPT, "--rules", str(rules))
+    assert_clean_error(run.stderr, run.returncode, r"rule 'cars': the model has no class 'car'")

@@ -83,7 +83,8 @@ def _placement_arguments(parser: argparse.ArgumentParser, required: bool) -> Non
     parser.add_argument("--grid-cell")
     parser.add_argument("--tag", action="append", help="repeat for several")
     parser.add_argument(
-        "--rules", type=Path, help="YAML with `zones:`, `rules:` and `sampling:` for the camera"
+        "--rules", type=Path,
+        help="YAML with `zones:`, `lines:`, `rules:` and `sampling:` for the camera",
     )
 
 
@@ -166,8 +167,8 @@ def _rules_file(path: Path) -> dict[str, Any]:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise HubCallError(f"cannot read {path}: {error}") from None
-    if not isinstance(loaded, dict) or not set(loaded) <= {"zones", "rules", "sampling"}:
-        raise HubCallError(f"{path}: expected a mapping with zones, rules and sampling only")
+    if not isinstance(loaded, dict) or not set(loaded) <= {"zones", "lines", "rules", "sampling"}:
+        raise HubCallError(f"{path}: expected a mapping with zones, lines, rules and sampling only")
     return loaded
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cameras.pyav import VideoError
+from detection.rules.filters import RuleConfigError
 from detection.weights import WeightsError
 from xueliang import camera_cli, report_cli
 from xueliang.config import DEFAULT_FOOTAGE, ConfigError
@@ -110,11 +111,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(new_key())
             return 0
         return asyncio.run(_dispatch(args))
-    except (VideoError, WeightsError, ConfigError, camera_cli.HubCallError) as error:
+    except _USER_ERRORS as error:
         print(f"xueliang: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+_USER_ERRORS = (VideoError, WeightsError, ConfigError, RuleConfigError, camera_cli.HubCallError)
 
 
 async def _dispatch(args: argparse.Namespace) -> int:

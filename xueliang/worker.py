@@ -18,7 +18,15 @@ from detection.alerts import build_alert
 from detection.analyzer import CameraAnalyzer, RuleOutcome
 from detection.evidence import snapshot_jpeg
 from detection.sampling import FrameSampler
-from hub.contracts import Alert, CameraSpec
+from detection.tracking import Tracker, TrackerFactory
+from hub.contracts import (
+    Alert,
+    CameraSpec,
+    LineCrossingRuleSpec,
+    RuleSpec,
+    needs_tracking,
+    place_of,
+)
 from xueliang.evidence_store import EvidenceFolder
 from xueliang.inference import BatchedInference
 
@@ -65,6 +73,7 @@ class CameraRun:
     epoch: datetime | None = None  # wall time of stream time 0; now when None
     on_progress: Callable[[CameraProgress], None] | None = None
     unseal: Callable[[str], str] | None = None  # opens `password_sealed` (the shared key)
+    tracker_factory: TrackerFactory | None = None  # ByteTrack when None and a rule needs one
     progress: CameraProgress = field(init=False)
     source: FrameSource | None = field(default=None, init=False)  # while running, for health
     _snapshots: dict[str, str] = field(default_factory=dict, init=False)
@@ -77,7 +86,9 @@ class CameraRun:
     async def run(self) -> CameraProgress:
         """Watch until the input ends (never, for a looped source); active alerts end with it."""
         sampling = self.camera.sampling
-        sampler = FrameSampler(sampling.interval_s, sampling.keyframes_only)
+        tracking = any(needs_tracking(rule) for rule in self.camera.rules)
+        burst_interval_s = sampling.burst_interval_s if tracking else None
+        sampler = FrameSampler(sampling.interval_s, sampling.keyframes_only, burst_interval_s)
         options = dataclasses.replace(self.source_options, keyframes_only=sampling.keyframes_only)
 
         def keep(info: FrameInfo) -> bool:
@@ -85,14 +96,19 @@ class CameraRun:
 
         source = FrameSource(connect_url(self.camera, self.unseal), options, keep)
         self.source = source
-        analyzer = CameraAnalyzer(self.camera, self.inference.detector.class_map)
         epoch = self.epoch or datetime.now(UTC)
+        analyzer = CameraAnalyzer(
+            self.camera, self.inference.detector.class_map, epoch=epoch,
+            tracker_factory=(self.tracker_factory or _bytetrack) if tracking else None,
+        )  # fmt: skip
         last: DecodedFrame | None = None
         async for frame in source.frames():
             detections = await self.inference.detect(self.camera.id, frame.image)
             if detections is None:
                 continue  # dropped by the batcher (too old, or superseded): counted there
             outcomes = analyzer.observe(frame.pts_s, frame.width, frame.height, detections)
+            if burst_interval_s is not None and analyzer.wants_burst:
+                sampler.arm_burst(frame.pts_s + sampling.burst_hold_s)
             self._note(frame, analyzer.people_in_frame, source)
             for outcome in outcomes:
                 await self._emit(analyzer, outcome, frame, epoch)
@@ -124,12 +140,12 @@ class CameraRun:
         self, analyzer: CameraAnalyzer, outcome: RuleOutcome, frame: DecodedFrame, epoch: datetime
     ) -> None:
         event = outcome.event
-        key = f"{outcome.rule.id}@{event.started_s}"
+        key = f"{outcome.rule.id}@{event.started_s}#{event.track_id}"
         snapshot_ref = self._snapshots.get(key)
-        if event.type != "ended" and self.evidence is not None:
+        if event.type != "ended" and self.evidence is not None:  # a crossing gets one too
             snapshot_ref = await self._write_snapshot(analyzer, outcome, frame, epoch)
             self._snapshots[key] = snapshot_ref
-        if event.type == "ended":
+        if event.type in ("ended", "crossed"):
             self._snapshots.pop(key, None)
         alert = build_alert(
             self.camera,
@@ -153,15 +169,42 @@ class CameraRun:
         assert self.evidence is not None
         event = outcome.event
         started_at = epoch + timedelta(seconds=event.started_s)
-        stamp = f"{started_at:%Y%m%dT%H%M%S}"
-        name = f"{self.camera.id}-{outcome.rule.id}-{stamp}-r{event.revision}.jpg"
-        caption = f"{self.camera.id} {outcome.rule.zone_id}: {event.count} people ({event.level})"
-        zone = analyzer.zone(outcome.rule.zone_id)
+        stamp = f"{started_at:%Y%m%dT%H%M%S%f}"
+        track = "" if event.track_id is None else f"-t{event.track_id}"
+        name = f"{self.camera.id}-{outcome.rule.id}-{stamp}{track}-r{event.revision}.jpg"
+        outline, closed = _outline(self.camera, outcome.rule)
+        caption = _caption(self.camera.id, outcome)
         evidence = self.evidence
 
         def encode_and_write() -> None:
-            evidence.write(name, snapshot_jpeg(frame.image, zone, outcome.people_in_zone, caption))
+            jpeg = snapshot_jpeg(frame.image, outline, outcome.objects, caption, closed=closed)
+            evidence.write(name, jpeg)
 
         await asyncio.to_thread(encode_and_write)
         return name
 
+
+
+def _bytetrack(interval_s: float, keep_lost_s: float) -> Tracker:
+    from detection.backends.bytetrack import ByteTrackTracker  # ultralytics: only when needed
+
+    return ByteTrackTracker(interval_s, keep_lost_s)
+
+
+def _outline(camera: CameraSpec, rule: RuleSpec) -> tuple[list[tuple[float, float]], bool]:
+    """The zone's polygon (closed) or the line's ends, for the snapshot."""
+    if isinstance(rule, LineCrossingRuleSpec):
+        line = next(line for line in camera.lines if line.id == rule.line_id)
+        return [line.a, line.b], False
+    zone = next(zone for zone in camera.zones if zone.id == rule.zone_id)
+    return list(zone.polygon), True
+
+
+def _caption(camera_id: str, outcome: RuleOutcome) -> str:
+    event, rule = outcome.event, outcome.rule
+    place = place_of(rule)
+    if event.direction is not None:
+        return f"{camera_id} {place}: crossed {event.direction} ({event.level})"
+    if event.track_id is not None:
+        return f"{camera_id} {place}: {rule.kind} #{event.track_id} ({event.level})"
+    return f"{camera_id} {place}: {event.count} people ({event.level})"

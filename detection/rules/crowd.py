@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Literal
 
+from detection.rules.events import RuleEvent
 from hub.contracts import CrowdRuleSpec, Level
 
 # Most severe first: a level is "raised" when it moves towards the front.
@@ -36,18 +36,7 @@ class CrowdState:
     cooldown_until_s: float = 0.0
 
 
-EventType = Literal["started", "updated", "ended"]
-
-
-@dataclass(frozen=True)
-class CrowdEvent:
-    type: EventType
-    at_s: float
-    started_s: float
-    count: int
-    peak: int
-    level: Level
-    revision: int  # 0 for "started", +1 per later report of the same alert
+CrowdEvent = RuleEvent
 
 
 def is_more_severe(a: Level, b: Level) -> bool:

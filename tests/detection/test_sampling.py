@@ -66,3 +66,36 @@ def test_keyframes_only_with_interval_shorter_than_gop_keeps_every_keyframe() ->
 def test_rejects_non_positive_interval(interval_s: float) -> None:
     with pytest.raises(ValueError, match="positive"):
         FrameSampler(interval_s)
+
+
+def test_burst_samples_densely_until_its_end_then_returns_to_the_interval() -> None:
+    sampler = FrameSampler(1.0, burst_interval_s=0.2)
+    frames = every(0.1, 60)  # 10 fps for 6 s
+    kept_s: list[float] = []
+    for pts, key in frames:
+        if sampler.keep(pts, key):
+            kept_s.append(pts)
+            if pts == 1.0:
+                sampler.arm_burst(until_s=2.0)  # a rule saw a candidate on the frame at 1 s
+    assert kept_s == [0.0, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_burst_extends_while_re_armed_and_never_goes_below_the_frame_rate() -> None:
+    sampler = FrameSampler(1.0, burst_interval_s=0.01)
+    kept_s = []
+    for pts, key in every(0.1, 20):
+        if sampler.keep(pts, key):
+            kept_s.append(pts)
+            sampler.arm_burst(until_s=pts + 0.5)
+    assert kept_s == every_pts(0.1, 20)
+
+
+def every_pts(step_s: float, count: int) -> list[float]:
+    return [pts for pts, _ in every(step_s, count)]
+
+
+def test_burst_needs_a_burst_interval() -> None:
+    with pytest.raises(ValueError, match="burst_interval_s"):
+        FrameSampler(1.0).arm_burst(5.0)
+    with pytest.raises(ValueError, match="burst_interval_s must be positive"):
+        FrameSampler(1.0, burst_interval_s=0)

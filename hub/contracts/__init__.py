@@ -9,9 +9,35 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from hub.contracts.common import (
+    GeoPoint,
+    Identifier,
+    Level,
+    LineSpec,
+    RelativePoint,
+    Strict,
+    ZoneSpec,
+)
+from hub.contracts.rules import (
+    CrowdRuleSpec,
+    FallRuleSpec,
+    IntrusionRuleSpec,
+    LevelStep,
+    LineCrossingRuleSpec,
+    LoiteringRuleSpec,
+    RuleBase,
+    RuleSpec,
+    Schedule,
+    ScheduleWindow,
+    TrackRule,
+    ZoneRule,
+    needs_tracking,
+    place_of,
+)
 
 # Bus stream names.
 STREAM_ALERTS = "xl:alerts"
@@ -21,103 +47,36 @@ STREAM_HEARTBEATS = "xl:heartbeats"
 # Namespace for deterministic alert ids (uuid5); never change it, ids are stored.
 _ALERT_NAMESPACE = uuid.UUID("6f1d2c9e-5b7a-4c1e-9a53-0e8f1b2d3c4a")
 
-Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-
-
-class Strict(BaseModel):
-    """Base for every contract: unknown fields are an error, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Level(StrEnum):
-    """Colour level of an alert; `gb_priority` maps it to GB/T 28181 AlarmPriority 1-4."""
-
-    RED = "red"
-    ORANGE = "orange"
-    YELLOW = "yellow"
-    BLUE = "blue"
-
-    @property
-    def gb_priority(self) -> int:
-        return _GB_PRIORITY[self]
-
-
-_GB_PRIORITY = {Level.RED: 1, Level.ORANGE: 2, Level.YELLOW: 3, Level.BLUE: 4}
-
 
 class AlertKind(StrEnum):
     CROWD_GATHERING = "crowd_gathering"
+    LOITERING = "loitering"
+    INTRUSION = "intrusion"
+    LINE_CROSSING = "line_crossing"
+    FALL = "fall"
     DEVICE_FAULT = "device_fault"  # a camera offline too long (blue); ends when it is back
 
 
 class AlertStatus(StrEnum):
-    """`active` while the condition lasts (first report and re-reports), `ended` once cleared."""
+    """`active` while the condition lasts (first report and re-reports), `ended` once cleared.
+    An instantaneous event (a line crossing) has one report, already `ended`."""
 
     ACTIVE = "active"
     ENDED = "ended"
 
 
-class GeoPoint(Strict):
-    lat: float = Field(ge=-90, le=90, description="WGS-84 latitude in degrees")
-    lon: float = Field(ge=-180, le=180, description="WGS-84 longitude in degrees")
-
-
-RelativePoint = tuple[
-    Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]
-]
-
-
-class ZoneSpec(Strict):
-    """A polygon in relative image coordinates (0-1, origin top-left)."""
-
-    id: Identifier
-    name: str = Field(default="", max_length=120)
-    polygon: list[RelativePoint] = Field(
-        min_length=3, max_length=64, description="Vertices (x, y), each 0-1 of width/height"
-    )
-
-
-class LevelStep(Strict):
-    min_people: int = Field(ge=1, description="From this many people in the zone ...")
-    level: Level = Field(description="... the alert has at least this colour")
-
-
-class CrowdRuleSpec(Strict):
-    """Crowd gathering: at least `min_people` in the zone for `hold_s`, cleared with hysteresis."""
-
-    id: Identifier
-    kind: Literal["crowd_gathering"] = "crowd_gathering"
-    zone_id: Identifier
-    min_people: int = Field(default=10, ge=1, le=10_000)
-    hold_s: float = Field(default=30.0, ge=0, le=3600, description="Condition must hold this long")
-    miss_tolerance_s: float = Field(
-        default=2.0, ge=0, le=60, description="Samples below threshold tolerated while holding"
-    )
-    clear_ratio: float = Field(
-        default=0.7, gt=0, le=1, description="Clears when count < clear_ratio * min_people ..."
-    )
-    clear_s: float = Field(default=10.0, ge=0, le=3600, description="... for this long")
-    report_interval_s: float = Field(
-        default=300.0, gt=0, le=86_400, description="Re-report an active alert this often"
-    )
-    cooldown_s: float = Field(
-        default=60.0, ge=0, le=86_400, description="No new alert this long after one ended"
-    )
-    levels: list[LevelStep] = Field(
-        default_factory=lambda: [LevelStep(min_people=1, level=Level.YELLOW)],
-        min_length=1,
-        description="Colour by size; the highest step reached wins",
-    )
-
-    @property
-    def clear_below(self) -> float:
-        return self.clear_ratio * self.min_people
-
-
 class SamplingSpec(Strict):
+    """How often frames are sampled. Cameras with per-object rules (tracking) switch to bursts:
+    one frame per `burst_interval_s` for `burst_hold_s` after such a rule sees a candidate."""
+
     interval_s: float = Field(default=1.0, gt=0, le=3600, description="Sample one frame per this")
     keyframes_only: bool = Field(default=False, description="Decode keyframes only (cheap)")
+    burst_interval_s: float = Field(
+        default=0.2, gt=0, le=60, description="Sampling period during a burst (5 fps)"
+    )
+    burst_hold_s: float = Field(
+        default=10.0, ge=0, le=3600, description="A burst lasts this long after its last trigger"
+    )
 
 
 class CameraSpec(Strict):
@@ -134,29 +93,41 @@ class CameraSpec(Strict):
     grid_cell: str | None = Field(default=None, max_length=64)
     sampling: SamplingSpec = Field(default_factory=SamplingSpec)
     zones: list[ZoneSpec] = Field(default_factory=list, max_length=32)
-    rules: list[CrowdRuleSpec] = Field(default_factory=list, max_length=64)
+    lines: list[LineSpec] = Field(default_factory=list, max_length=32)
+    rules: list[RuleSpec] = Field(default_factory=list, max_length=64)
 
     @model_validator(mode="after")
-    def _rules_name_known_zones(self) -> CameraSpec:
-        check_zones_and_rules(self.zones, self.rules)
+    def _rules_name_known_places(self) -> CameraSpec:
+        check_zones_and_rules(self.zones, self.rules, self.lines)
         return self
 
 
-def check_zones_and_rules(zones: list[ZoneSpec], rules: list[CrowdRuleSpec]) -> None:
-    """Unique ids, and every rule on a zone of the same camera; ValueError says which."""
+def check_zones_and_rules(
+    zones: list[ZoneSpec], rules: list[RuleSpec], lines: list[LineSpec] | None = None
+) -> None:
+    """Unique ids, and every rule on a zone (or line) of the same camera; ValueError says which."""
+    lines = lines or []
     zone_ids = {zone.id for zone in zones}
+    line_ids = {line.id for line in lines}
     if len(zone_ids) != len(zones):
         raise ValueError("zone ids must be unique within a camera")
+    if len(line_ids) != len(lines):
+        raise ValueError("line ids must be unique within a camera")
+    if zone_ids & line_ids:
+        raise ValueError(f"zones and lines share ids: {sorted(zone_ids & line_ids)}")
     rule_ids = [rule.id for rule in rules]
     if len(set(rule_ids)) != len(rule_ids):
         raise ValueError("rule ids must be unique within a camera")
     for rule in rules:
-        if rule.zone_id not in zone_ids:
+        if isinstance(rule, LineCrossingRuleSpec):
+            if rule.line_id not in line_ids:
+                raise ValueError(f"rule {rule.id!r} names unknown line {rule.line_id!r}")
+        elif rule.zone_id not in zone_ids:
             raise ValueError(f"rule {rule.id!r} names unknown zone {rule.zone_id!r}")
 
 
 class Box(Strict):
-    """A detected person in relative coordinates (0-1)."""
+    """A detected object (a person, unless `label` says otherwise) in relative coordinates."""
 
     x1: float
     y1: float
@@ -169,7 +140,7 @@ class Box(Strict):
 class DetectionSummary(Strict):
     people_in_zone: int = Field(ge=0)
     people_in_frame: int = Field(ge=0)
-    boxes: list[Box] = Field(default_factory=list, description="People in the zone")
+    boxes: list[Box] = Field(default_factory=list, description="The objects the rule counted")
     model: str = Field(default="", max_length=120)
 
 
@@ -177,6 +148,13 @@ def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamps must carry a timezone")
     return value.astimezone(UTC)
+
+
+class LineCounts(Strict):
+    """Crossings of a line counted by a line-crossing rule since its camera's worker started."""
+
+    in_total: int = Field(default=0, ge=0, description="Crossings in the 'in' direction")
+    out_total: int = Field(default=0, ge=0, description="Crossings in the 'out' direction")
 
 
 class Alert(Strict):
@@ -199,6 +177,13 @@ class Alert(Strict):
     location: GeoPoint
     grid_cell: str | None = None
     detections: DetectionSummary
+    track_id: int | None = Field(
+        default=None, ge=0, description="The tracked object a per-object rule is about"
+    )
+    direction: Literal["in", "out"] | None = Field(
+        default=None, description="Line crossing: which way the object crossed"
+    )
+    line_counts: LineCounts | None = Field(default=None, description="Line crossing: totals")
     snapshot_ref: str | None = Field(
         default=None, max_length=256, pattern=r"^[A-Za-z0-9_.-]+\.jpg$",
         description="Evidence JPEG name in the shared evidence store",
@@ -214,9 +199,15 @@ class Alert(Strict):
         return self.level.gb_priority
 
 
-def alert_id(camera_id: str, zone_id: str, rule_id: str, started_at: datetime) -> str:
-    """Deterministic: the same camera, zone, rule and start time always give the same id."""
+def alert_id(
+    camera_id: str, zone_id: str, rule_id: str, started_at: datetime, track_id: int | None = None
+) -> str:
+    """Deterministic: the same camera, zone, rule, start time (and track) give the same id.
+
+    Without a track the key is what it was before tracks existed, so stored ids stay valid."""
     key = f"{camera_id}|{zone_id}|{rule_id}|{_utc(started_at).isoformat()}"
+    if track_id is not None:
+        key += f"|track:{track_id}"
     return str(uuid.uuid5(_ALERT_NAMESPACE, key))
 
 
@@ -241,3 +232,14 @@ class Heartbeat(Strict):
     worker_id: Identifier
     camera_ids: list[Identifier]
     sent_at: datetime
+
+
+__all__ = [
+    "STREAM_ALERTS", "STREAM_CAMERA_HEALTH", "STREAM_HEARTBEATS", "Alert", "AlertKind",
+    "AlertStatus", "Box", "CameraHealth", "CameraSpec", "CameraState", "CrowdRuleSpec",
+    "DetectionSummary", "FallRuleSpec", "GeoPoint", "Heartbeat", "Identifier",
+    "IntrusionRuleSpec", "Level", "LevelStep", "LineCounts", "LineCrossingRuleSpec", "LineSpec",
+    "LoiteringRuleSpec", "RelativePoint", "RuleBase", "RuleSpec", "SamplingSpec", "Schedule",
+    "ScheduleWindow", "Strict", "TrackRule", "ZoneRule", "ZoneSpec", "alert_id",
+    "check_zones_and_rules", "needs_tracking", "place_of",
+]
