@@ -19,6 +19,8 @@ APT_PACKAGES=(
     mosquitto             # tests start their own MQTT broker (outbound incident changes)
     ffmpeg                # tests make their own clips
     docker-compose        # tests validate docker-compose.yml
+    chromium              # browser tests drive it through playwright (tests/web/)
+    fonts-wqy-microhei    # Chinese glyphs in the console's screenshots
     # GStreamer RTSP server for the RTSP integration tests
     gir1.2-gst-rtsp-server-1.0
     python3-gi

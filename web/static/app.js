@@ -2,7 +2,14 @@
 "use strict";
 
 const LEVEL_LABEL = { red: "红 red", orange: "橙 orange", yellow: "黄 yellow", blue: "蓝 blue" };
-const KIND_LABEL = { crowd_gathering: "人员聚集 Crowd gathering" };
+const KIND_LABEL = {
+  crowd_gathering: "人员聚集 Crowd gathering",
+  loitering: "徘徊 Loitering",
+  intrusion: "区域入侵 Intrusion",
+  line_crossing: "越线 Line crossing",
+  fall: "跌倒 Fall",
+  device_fault: "设备故障 Device fault",
+};
 const STATUS_LABEL = { active: "进行中 active", ended: "已结束 ended" };
 const list = document.getElementById("alerts");
 const empty = document.getElementById("empty");
