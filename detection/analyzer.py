@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from detection.detections import ClassMap, Detections
-from detection.rules.filters import ObjectFilter
+from detection.rules.fall import FallRunner
+from detection.rules.filters import PERSON, ObjectFilter
 from detection.rules.runners import (
     CrowdRunner,
     Frame,
@@ -21,7 +22,14 @@ from detection.rules.runners import (
 from detection.rules.schedule import is_armed
 from detection.tracking import Tracker, TrackerFactory
 from detection.zones import Zone
-from hub.contracts import CameraSpec, CrowdRuleSpec, LineCrossingRuleSpec, RuleSpec, needs_tracking
+from hub.contracts import (
+    CameraSpec,
+    CrowdRuleSpec,
+    FallRuleSpec,
+    LineCrossingRuleSpec,
+    RuleSpec,
+    needs_tracking,
+)
 
 __all__ = ["CameraAnalyzer", "RuleOutcome"]
 
@@ -56,6 +64,10 @@ class CameraAnalyzer:
         if isinstance(rule, LineCrossingRuleSpec):
             line = next(line for line in self.camera.lines if line.id == rule.line_id)
             return LineRunner(rule, line, objects)
+        if isinstance(rule, FallRuleSpec):
+            people = ObjectFilter.for_rule(rule.model_copy(update={"classes": [PERSON]}),
+                                           self._class_map)  # fmt: skip
+            return FallRunner(rule, self._zones[rule.zone_id], objects, people)
         return PresenceRunner(rule, self._zones[rule.zone_id], objects)
 
     def _make_tracker(self, factory: TrackerFactory | None) -> Tracker | None:

@@ -90,6 +90,10 @@ class CameraRun:
         burst_interval_s = sampling.burst_interval_s if tracking else None
         sampler = FrameSampler(sampling.interval_s, sampling.keyframes_only, burst_interval_s)
         options = dataclasses.replace(self.source_options, keyframes_only=sampling.keyframes_only)
+        if tracking:
+            # The decoder samples ahead of the analysis by the queue's depth: keep it at one
+            # frame, so a burst starts on the next frame rather than several samples later.
+            options = dataclasses.replace(options, queue_size=1)
 
         def keep(info: FrameInfo) -> bool:
             return sampler.keep(info.pts_s, info.is_keyframe)

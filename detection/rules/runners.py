@@ -15,7 +15,6 @@ from detection.rules.filters import ObjectFilter
 from detection.zones import Zone
 from hub.contracts import (
     CrowdRuleSpec,
-    FallRuleSpec,
     LineCrossingRuleSpec,
     LineSpec,
     RuleSpec,
@@ -86,7 +85,7 @@ class PresenceRunner:
     def observe(self, frame: Frame) -> list[RuleOutcome]:
         candidates = self._objects.apply(frame.detections, frame.width, frame.height)
         in_zone = candidates.select(self._zone.contains(candidates, frame.width, frame.height))
-        meeting = in_zone.select(self._condition(in_zone))
+        meeting = in_zone.select(self._condition(in_zone, frame))
         self.interested = len(in_zone) > 0
         self._state, events = presence.step(
             self._params, self._state, frame.at_s, frozenset(int(t) for t in meeting.tracks),
@@ -94,10 +93,8 @@ class PresenceRunner:
         )  # fmt: skip
         return [self._outcome(event, in_zone, len(candidates)) for event in events]
 
-    def _condition(self, in_zone: Detections) -> BoolArray:
-        if isinstance(self.rule, FallRuleSpec):
-            heights = np.maximum(in_zone.heights(), 1e-6)
-            return np.asarray(in_zone.widths() / heights >= self.rule.min_aspect)
+    def _condition(self, in_zone: Detections, frame: Frame) -> BoolArray:
+        """Which of the objects in the zone meet the rule's condition (all, for presence)."""
         return np.ones(len(in_zone), dtype=np.bool_)
 
     def _outcome(self, event: RuleEvent, in_zone: Detections, in_frame: int) -> RuleOutcome:

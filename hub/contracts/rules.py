@@ -158,8 +158,9 @@ class IntrusionRuleSpec(TrackRuleBase):
 
 class FallRuleSpec(TrackRuleBase):
     """跌倒: a tracked person labelled fallen and lying (box at least `min_aspect` times as wide
-    as tall) on `min_frames` consecutive samples spanning `lying_s`: a walker mislabelled on one
-    frame, or a fallen label on an upright box, never alerts."""
+    as tall) on `min_frames` consecutive samples spanning `lying_s`, where an upright person stood
+    within `upright_within_s` before: a walker mislabelled on one frame, a fallen label on an
+    upright box, or something lying there from the start (a bag, a cloth) never alerts."""
 
     kind: Literal["fall"] = "fall"
     classes: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
@@ -171,6 +172,9 @@ class FallRuleSpec(TrackRuleBase):
     min_frames: int = Field(default=3, ge=1, le=1000)
     lying_s: float = Field(default=2.0, ge=0, le=3600)
     min_aspect: float = Field(default=1.0, gt=0, le=20, description="Box width / height")
+    upright_within_s: float = Field(
+        default=5.0, ge=0, le=600, description="An upright person was there this recently (0: off)"
+    )
     miss_tolerance_s: float = Field(default=0.0, ge=0, le=600)
     level: Level = Field(default=Level.RED)
 

@@ -94,10 +94,44 @@ def test_fall_needs_a_fallen_label_and_a_lying_box_on_consecutive_samples() -> N
     cam = camera({"id": "fall", "kind": "fall", "zone_id": "left", "min_frames": 3,
                   "lying_s": 0.4})  # fmt: skip
     analyzer = CameraAnalyzer(cam, CLASSES, tracker_factory=given_ids)
-    upright_but_labelled_fallen = [1, 40, 11, 80, 0.05, 1]  # tall box with the Fall class
+    upright_but_labelled_fallen = [35, 40, 45, 80, 0.05, 1]  # tall box with the Fall class
     frames = [(i * 0.2, frame(upright_but_labelled_fallen)) for i in range(5)]
     frames += [(1.0 + i * 0.2, frame(person(40, 80, 5, fallen=True))) for i in range(3)]
     assert run(analyzer, frames) == [("fall", "started", 1.4, 5)]
+
+
+def fall_camera(**fields: object) -> CameraSpec:
+    return camera({"id": "fall", "kind": "fall", "zone_id": "left", "min_frames": 2,
+                   "lying_s": 0.2, **fields})  # fmt: skip
+
+
+def test_something_lying_there_from_the_start_is_not_a_fall() -> None:
+    analyzer = CameraAnalyzer(fall_camera(), CLASSES, tracker_factory=given_ids)
+    lying = [(i * 0.2, frame(person(40, 80, 6, fallen=True))) for i in range(50)]
+    assert run(analyzer, lying) == []
+
+
+def test_a_person_standing_elsewhere_does_not_make_a_lying_object_a_fall() -> None:
+    analyzer = CameraAnalyzer(fall_camera(), CLASSES, tracker_factory=given_ids)
+    frames = [(i * 0.2, frame(person(90, 30, 1))) for i in range(5)]  # far from the spot
+    frames += [(1 + i * 0.2, frame(person(30, 80, 6, fallen=True))) for i in range(5)]
+    assert run(analyzer, frames) == []
+
+
+def test_standing_then_lying_on_the_same_spot_is_a_fall_even_with_a_new_track_id() -> None:
+    analyzer = CameraAnalyzer(fall_camera(), CLASSES, tracker_factory=given_ids)
+    frames = [(i * 0.2, frame(person(30, 80, 1))) for i in range(5)]
+    frames += [(1 + i * 0.2, frame(person(30, 80, 6, fallen=True))) for i in range(2)]
+    assert run(analyzer, frames) == [("fall", "started", 1.2, 6)]
+
+
+def test_standing_too_long_ago_does_not_count() -> None:
+    analyzer = CameraAnalyzer(fall_camera(upright_within_s=1), CLASSES, tracker_factory=given_ids)
+    frames = [(0.0, frame(person(30, 80, 1)))]
+    frames += [(3 + i * 0.2, frame(person(30, 80, 6, fallen=True))) for i in range(3)]
+    assert run(analyzer, frames) == []
+    analyzer = CameraAnalyzer(fall_camera(upright_within_s=0), CLASSES, tracker_factory=given_ids)
+    assert run(analyzer, frames) == [("fall", "started", 3.2, 6)], "0 turns the check off"
 
 
 def test_line_crossing_reports_direction_and_totals() -> None:

@@ -82,3 +82,30 @@ def matches(actual: dict[str, Any], expected: dict[str, Any], tolerance_s: float
     if not low <= actual["peak_people"] <= high:
         problems.append(f"peak_people {actual['peak_people']} outside [{low}, {high}]")
     return problems
+
+
+def score(actual: list[dict[str, Any]], truth: dict[str, list[list[float]]]) -> dict[str, Any]:
+    """Per rule: alerts raised inside a truth window (each window matched once), false alarms
+    (raised outside every window) and misses; precision and recall over all rules."""
+    per_rule: dict[str, dict[str, int]] = {}
+    for rule_id, windows in truth.items():
+        free = [list(window) for window in windows]
+        matched = false = 0
+        for episode in (e for e in actual if e["rule_id"] == rule_id):
+            hit = next((w for w in free if w[0] <= episode["raised_s"] <= w[1]), None)
+            if hit is None:
+                false += 1
+            else:
+                free.remove(hit)
+                matched += 1
+        per_rule[rule_id] = {"matched": matched, "false": false, "missed": len(free)}
+    unknown = sorted({e["rule_id"] for e in actual} - set(truth))
+    matched = sum(r["matched"] for r in per_rule.values())
+    raised = matched + sum(r["false"] for r in per_rule.values())
+    expected = sum(len(windows) for windows in truth.values())
+    return {
+        "rules": per_rule,
+        "unknown_rules": unknown,
+        "precision": matched / raised if raised else 1.0,
+        "recall": matched / expected if expected else 1.0,
+    }
