@@ -1,4 +1,5 @@
 // The operator's live alert list: REST for the current state, a WebSocket for what happens next.
+// The same frames carry the incidents they changed: incidents.js keeps that panel.
 "use strict";
 
 const LEVEL_LABEL = { red: "红 red", orange: "橙 orange", yellow: "黄 yellow", blue: "蓝 blue" };
@@ -111,12 +112,14 @@ function connect() {
   socket.onopen = async () => {
     retryMs = 500;
     setOnline(true);
-    await refresh();  // resync whatever happened while we were away
+    await Promise.all([refresh(), incidentList.refresh()]);  // resync what happened while away
   };
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
     // One frame per hub batch: alerts in the order stored, then the incidents they changed.
-    if (message.type === "batch") message.alerts.forEach((alert) => upsert(alert, true));
+    if (message.type !== "batch") return;
+    message.alerts.forEach((alert) => upsert(alert, true));
+    incidentList.apply(message.incidents);
   };
   socket.onclose = (event) => {
     setOnline(false);
@@ -136,6 +139,6 @@ function connect() {
   } catch (error) {
     showNotice("无法连接 The hub cannot be reached.");
   }
-  await refresh();
+  await Promise.all([refresh(), incidentList.refresh()]);
   connect();
 })();
