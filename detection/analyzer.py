@@ -79,9 +79,6 @@ class CameraAnalyzer:
         sampling = self.camera.sampling
         return factory(min(sampling.interval_s, sampling.burst_interval_s), KEEP_LOST_S)
 
-    def zone(self, zone_id: str) -> Zone | None:
-        return self._zones.get(zone_id)
-
     @property
     def wants_burst(self) -> bool:
         """A per-object rule saw candidates on the last frame: sample densely for a while."""

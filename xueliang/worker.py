@@ -115,11 +115,11 @@ class CameraRun:
                 sampler.arm_burst(frame.pts_s + sampling.burst_hold_s)
             self._note(frame, analyzer.people_in_frame, source)
             for outcome in outcomes:
-                await self._emit(analyzer, outcome, frame, epoch)
+                await self._emit(outcome, frame, epoch)
             last = frame
         if last is not None:
             for outcome in analyzer.finish(max(source.end_pts_s, last.pts_s)):
-                await self._emit(analyzer, outcome, last, epoch)
+                await self._emit(outcome, last, epoch)
         return self.progress
 
     def _note(self, frame: DecodedFrame, people: int, source: FrameSource) -> None:
@@ -141,13 +141,13 @@ class CameraRun:
             self.on_progress(progress)
 
     async def _emit(
-        self, analyzer: CameraAnalyzer, outcome: RuleOutcome, frame: DecodedFrame, epoch: datetime
+        self, outcome: RuleOutcome, frame: DecodedFrame, epoch: datetime
     ) -> None:
         event = outcome.event
         key = f"{outcome.rule.id}@{event.started_s}#{event.track_id}"
         snapshot_ref = self._snapshots.get(key)
         if event.type != "ended" and self.evidence is not None:  # a crossing gets one too
-            snapshot_ref = await self._write_snapshot(analyzer, outcome, frame, epoch)
+            snapshot_ref = await self._write_snapshot(outcome, frame, epoch)
             self._snapshots[key] = snapshot_ref
         if event.type in ("ended", "crossed"):
             self._snapshots.pop(key, None)
@@ -168,7 +168,7 @@ class CameraRun:
         await self.sink(alert)
 
     async def _write_snapshot(
-        self, analyzer: CameraAnalyzer, outcome: RuleOutcome, frame: DecodedFrame, epoch: datetime
+        self, outcome: RuleOutcome, frame: DecodedFrame, epoch: datetime
     ) -> str:
         assert self.evidence is not None
         event = outcome.event
