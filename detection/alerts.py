@@ -57,6 +57,8 @@ def build_alert(
         track_id=event.track_id,
         direction=event.direction,
         line_counts=None if totals is None else LineCounts(in_total=totals[0], out_total=totals[1]),
+        density_per_m2=None if event.density_per_m2 is None else round(event.density_per_m2, 4),
+        trigger=event.trigger,
         snapshot_ref=snapshot_ref,
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from detection import ground
 from detection.detections import ClassMap, Detections
 from detection.rules.fall import FallRunner
 from detection.rules.filters import PERSON, ObjectFilter
@@ -52,6 +53,7 @@ class CameraAnalyzer:
         self._class_map = class_map
         self._epoch = epoch
         self._zones = {spec.id: Zone.from_spec(spec) for spec in camera.zones}
+        self._areas_m2 = _zone_areas_m2(camera)
         self._runners = [self._runner(rule) for rule in camera.rules]
         self._armed = {rule.id: True for rule in camera.rules}
         self._tracker = self._make_tracker(tracker_factory)
@@ -60,7 +62,8 @@ class CameraAnalyzer:
     def _runner(self, rule: RuleSpec) -> RuleRunner:
         objects = ObjectFilter.for_rule(rule, self._class_map)
         if isinstance(rule, CrowdRuleSpec):
-            return CrowdRunner(rule, self._zones[rule.zone_id], objects)
+            area_m2 = self._areas_m2.get(rule.zone_id)
+            return CrowdRunner(rule, self._zones[rule.zone_id], objects, area_m2)
         if isinstance(rule, LineCrossingRuleSpec):
             line = next(line for line in self.camera.lines if line.id == rule.line_id)
             return LineRunner(rule, line, objects)
@@ -112,3 +115,18 @@ class CameraAnalyzer:
     def finish(self, at_s: float) -> list[RuleOutcome]:
         """The input ended: end every active alert at `at_s`."""
         return [outcome for runner in self._runners for outcome in runner.finish(at_s)]
+
+
+def _zone_areas_m2(camera: CameraSpec) -> dict[str, float]:
+    """Ground areas of the zones the calibration can measure (all of each on the near side of
+    its horizon); none without a calibration."""
+    if camera.ground_calibration is None:
+        return {}
+    h = ground.of_calibration(camera.ground_calibration)
+    areas: dict[str, float] = {}
+    for zone in camera.zones:
+        try:
+            areas[zone.id] = ground.polygon_area_m2(h, zone.polygon)
+        except ValueError:
+            continue  # densities are unknown there; a rule that needs one is refused
+    return areas

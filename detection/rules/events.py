@@ -10,6 +10,7 @@ from hub.contracts import Level
 # "crossed" is instantaneous (a line crossing): its only report is also its end.
 EventType = Literal["started", "updated", "ended", "crossed"]
 Direction = Literal["in", "out"]
+Trigger = Literal["hold", "growth"]  # crowd: held for hold_s, or grew fast (raised at once)
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,5 @@ class RuleEvent:
     track_id: int | None = None
     direction: Direction | None = None
     totals: tuple[int, int] | None = None  # line crossings so far: (in, out)
+    density_per_m2: float | None = None  # crowd on a calibrated camera: count / zone area
+    trigger: Trigger | None = None  # crowd: why the alert was raised (kept on its re-reports)

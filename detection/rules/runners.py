@@ -11,7 +11,7 @@ import numpy as np
 from detection.detections import BoolArray, Detections
 from detection.rules import crowd, line_crossing, presence
 from detection.rules.events import RuleEvent
-from detection.rules.filters import ObjectFilter
+from detection.rules.filters import ObjectFilter, RuleConfigError
 from detection.zones import Zone
 from hub.contracts import (
     CrowdRuleSpec,
@@ -57,15 +57,27 @@ class RuleRunner(Protocol):
 
 
 class CrowdRunner:
-    def __init__(self, rule: CrowdRuleSpec, zone: Zone, objects: ObjectFilter) -> None:
-        self.rule, self._zone, self._objects = rule, zone, objects
+    """`area_m2`: the zone's ground area when the camera is calibrated (densities), else None."""
+
+    def __init__(
+        self, rule: CrowdRuleSpec, zone: Zone, objects: ObjectFilter, area_m2: float | None = None
+    ) -> None:
+        if rule.min_density_per_m2 is not None and area_m2 is None:
+            raise RuleConfigError(
+                f"rule {rule.id!r} sets min_density_per_m2 but zone {zone.id!r} has no known"
+                " ground area: the camera needs a ground_calibration, and the zone must lie"
+                " wholly below its horizon"
+            )
+        self.rule, self._zone, self._objects, self._area_m2 = rule, zone, objects, area_m2
         self._state = crowd.CrowdState()
         self.interested = False
 
     def observe(self, frame: Frame) -> list[RuleOutcome]:
         candidates = self._objects.apply(frame.detections, frame.width, frame.height)
         counted = candidates.select(self._zone.contains(candidates, frame.width, frame.height))
-        self._state, event = crowd.step(self.rule, self._state, frame.at_s, len(counted))
+        self._state, event = crowd.step(
+            self.rule, self._state, frame.at_s, len(counted), self._area_m2
+        )
         return [] if event is None else [RuleOutcome(self.rule, event, counted, len(candidates))]
 
     def finish(self, at_s: float) -> list[RuleOutcome]:

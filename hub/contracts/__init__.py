@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from hub.contracts.calibration import GroundCalibration, GroundPoint
 from hub.contracts.common import (
     GeoPoint,
     Identifier,
@@ -95,17 +96,24 @@ class CameraSpec(Strict):
     zones: list[ZoneSpec] = Field(default_factory=list, max_length=32)
     lines: list[LineSpec] = Field(default_factory=list, max_length=32)
     rules: list[RuleSpec] = Field(default_factory=list, max_length=64)
+    ground_calibration: GroundCalibration | None = Field(
+        default=None, description="Image to ground-plane map: zone areas in m² (densities)"
+    )
 
     @model_validator(mode="after")
     def _rules_name_known_places(self) -> CameraSpec:
-        check_zones_and_rules(self.zones, self.rules, self.lines)
+        check_zones_and_rules(self.zones, self.rules, self.lines, self.ground_calibration)
         return self
 
 
 def check_zones_and_rules(
-    zones: list[ZoneSpec], rules: list[RuleSpec], lines: list[LineSpec] | None = None
+    zones: list[ZoneSpec],
+    rules: list[RuleSpec],
+    lines: list[LineSpec] | None = None,
+    ground_calibration: GroundCalibration | None = None,
 ) -> None:
-    """Unique ids, and every rule on a zone (or line) of the same camera; ValueError says which."""
+    """Unique ids, every rule on a zone (or line) of the same camera, densities only on a
+    calibrated camera; ValueError says which."""
     lines = lines or []
     zone_ids = {zone.id for zone in zones}
     line_ids = {line.id for line in lines}
@@ -124,6 +132,12 @@ def check_zones_and_rules(
                 raise ValueError(f"rule {rule.id!r} names unknown line {rule.line_id!r}")
         elif rule.zone_id not in zone_ids:
             raise ValueError(f"rule {rule.id!r} names unknown zone {rule.zone_id!r}")
+        density = isinstance(rule, CrowdRuleSpec) and rule.min_density_per_m2 is not None
+        if density and ground_calibration is None:
+            raise ValueError(
+                f"rule {rule.id!r} sets min_density_per_m2, which needs the camera's"
+                " ground_calibration (4 image points and their ground positions in metres)"
+            )
 
 
 class Box(Strict):
@@ -184,6 +198,12 @@ class Alert(Strict):
         default=None, description="Line crossing: which way the object crossed"
     )
     line_counts: LineCounts | None = Field(default=None, description="Line crossing: totals")
+    density_per_m2: float | None = Field(
+        default=None, ge=0, description="Crowd: people per m² of zone (calibrated cameras only)"
+    )
+    trigger: Literal["hold", "growth"] | None = Field(
+        default=None, description="Crowd: raised after hold_s, or at once by fast growth"
+    )
     snapshot_ref: str | None = Field(
         default=None, max_length=256, pattern=r"^[A-Za-z0-9_.-]+\.jpg$",
         description="Evidence JPEG name in the shared evidence store",
@@ -237,7 +257,8 @@ class Heartbeat(Strict):
 __all__ = [
     "STREAM_ALERTS", "STREAM_CAMERA_HEALTH", "STREAM_HEARTBEATS", "Alert", "AlertKind",
     "AlertStatus", "Box", "CameraHealth", "CameraSpec", "CameraState", "CrowdRuleSpec",
-    "DetectionSummary", "FallRuleSpec", "GeoPoint", "Heartbeat", "Identifier",
+    "DetectionSummary", "FallRuleSpec", "GeoPoint", "GroundCalibration", "GroundPoint",
+    "Heartbeat", "Identifier",
     "IntrusionRuleSpec", "Level", "LevelStep", "LineCounts", "LineCrossingRuleSpec", "LineSpec",
     "LoiteringRuleSpec", "RelativePoint", "RuleBase", "RuleSpec", "SamplingSpec", "Schedule",
     "ScheduleWindow", "Strict", "TrackRule", "ZoneRule", "ZoneSpec", "alert_id",

@@ -84,7 +84,12 @@ class LevelStep(Strict):
 
 
 class CrowdRuleSpec(RuleBase):
-    """Crowd gathering: at least `min_people` in the zone for `hold_s`, cleared with hysteresis."""
+    """Crowd gathering: at least `min_people` in the zone for `hold_s`, cleared with hysteresis.
+
+    Optional: `min_density_per_m2` also asks for that many people per m² of the zone's ground
+    area (the camera needs a `ground_calibration`); `growth_people` raises at once, without
+    waiting for `hold_s`, when the count rose that much within `growth_window_s`.
+    """
 
     kind: Literal["crowd_gathering"] = "crowd_gathering"
     zone_id: Identifier
@@ -105,6 +110,15 @@ class CrowdRuleSpec(RuleBase):
         min_length=1,
         description="Colour by size; the highest step reached wins",
     )
+    min_density_per_m2: float | None = Field(
+        default=None, gt=0, le=100,
+        description="Also needs this many people per m² of zone (2: crowded, 4: dangerous)",
+    )
+    growth_people: int | None = Field(
+        default=None, ge=1, le=10_000,
+        description="Raise at once when the count rose this much within growth_window_s",
+    )
+    growth_window_s: float = Field(default=10.0, gt=0, le=3600)
 
     @property
     def clear_below(self) -> float:
