@@ -21,6 +21,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from hub.auth import (
     SESSION_COOKIE,
+    CrossSiteMiddleware,
     LoopbackHostMiddleware,
     require_operator,
     token_ok,
@@ -154,6 +155,7 @@ def create_app(
             await relays.stop()
 
     app = FastAPI(title="xueliang hub", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(CrossSiteMiddleware, settings=settings)  # every route, one place
     if settings.api_token is None:
         app.add_middleware(LoopbackHostMiddleware)
     app.state.settings = settings

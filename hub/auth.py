@@ -6,31 +6,42 @@ requests whose Host header is not a loopback name, so a web page on another site
 the hub through DNS rebinding. Roles and per-grid scopes come with the console; for now one
 operator token guards the alerts, with an integrator token for camera registration and a
 worker token for reading the fleet. Tokens are never logged.
+
+A cookie rides along with requests from any site, so `CrossSiteMiddleware` refuses a change
+(POST, PUT, PATCH, DELETE) that the cookie authenticates unless its Origin is this hub's or an
+allowed one; the WebSocket gets the same check in `websocket_allowed`.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from enum import StrEnum
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, WebSocket, status
 from starlette.datastructures import Headers
-from starlette.responses import PlainTextResponse
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.settings import HubSettings
 
 SESSION_COOKIE = "xl_session"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def presented_token(headers: Headers, cookies: dict[str, str]) -> str | None:
+def bearer_token(headers: Headers) -> str | None:
     authorization = headers.get("authorization")
     if authorization is not None and authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
-    return cookies.get(SESSION_COOKIE)
+    return None
+
+
+def presented_token(headers: Headers, cookies: dict[str, str]) -> str | None:
+    bearer = bearer_token(headers)
+    return bearer if bearer is not None else cookies.get(SESSION_COOKIE)
 
 
 def token_ok(settings: HubSettings, token: str | None) -> bool:
@@ -101,10 +112,69 @@ def websocket_allowed(websocket: WebSocket, settings: HubSettings) -> bool:
     if not token_ok(settings, presented_token(websocket.headers, websocket.cookies)):
         return False
     origin = websocket.headers.get("origin")
-    if origin is None or origin in settings.allowed_origins:
+    if origin is None:
         return True
-    host = websocket.headers.get("host", "")
-    return urlsplit(origin).netloc.lower() == host.lower()
+    return origin_allowed(origin, websocket.headers.get("host", ""), settings.allowed_origins)
+
+
+def origin_allowed(origin: str, host: str, allowed: Collection[str]) -> bool:
+    """`origin` is on the allowed list, or names this hub: the host and port of the Host header
+    (an empty Host or an opaque `null` origin never matches)."""
+    if origin in allowed:
+        return True
+    netloc = urlsplit(origin).netloc.lower()
+    return bool(netloc) and netloc == host.lower()
+
+
+def request_origin(headers: Headers) -> str | None:
+    """The Origin header, else the origin part of the Referer, else None."""
+    origin = headers.get("origin")
+    if origin is not None:
+        return origin
+    referer = headers.get("referer")
+    if referer is None:
+        return None
+    parts = urlsplit(referer)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def cross_site_refusal(connection: HTTPConnection, settings: HubSettings) -> str | None:
+    """Why a change request must be refused as possibly cross-site, or None to let it through.
+
+    A bearer header proves intent (no other site can attach it). The session cookie does not,
+    so a change it authenticates needs a matching Origin (or Referer). In loopback-only mode no
+    credential at all means admin, so there a foreign Origin is refused too; an absent one is
+    a script (curl), not a browser, which always sends Origin on a cross-site change."""
+    method = connection.scope.get("method", "")
+    if method not in UNSAFE_METHODS or bearer_token(connection.headers) is not None:
+        return None
+    by_cookie = SESSION_COOKIE in connection.cookies
+    origin = request_origin(connection.headers)
+    if origin is None:
+        if by_cookie:
+            return "cross-site request refused: a change by session cookie needs an Origin header"
+        return None
+    if not by_cookie and settings.api_token is not None:
+        return None  # no credential: the route answers 401
+    if origin_allowed(origin, connection.headers.get("host", ""), settings.allowed_origins):
+        return None
+    return f"cross-site request refused: Origin {origin!r} is not this hub"
+
+
+class CrossSiteMiddleware:
+    """Answers 403 to HTTP changes that `cross_site_refusal` refuses, before any route runs."""
+
+    def __init__(self, app: ASGIApp, settings: HubSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = cross_site_refusal(HTTPConnection(scope), self.settings)
+            if refusal is not None:
+                await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def is_loopback_name(host: str) -> bool:

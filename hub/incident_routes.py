@@ -18,8 +18,22 @@ from hub.auth import Role as HubRole
 from hub.auth import presented_token, role_of
 from hub.contracts import Level
 from hub.dispatch import Availability, Ranking
-from hub.incidents import IncidentEngine, IncidentNotFoundError
-from hub.lifecycle import EVENT_ADAPTER, Actor, AuditRecord, Incident, IncidentState, Role
+from hub.incidents import (
+    IncidentEngine,
+    IncidentNotFoundError,
+    ResponderNotEligibleError,
+    ResponderNotFoundError,
+)
+from hub.lifecycle import (
+    EVENT_ADAPTER,
+    Actor,
+    AuditRecord,
+    Dispatch,
+    Incident,
+    IncidentState,
+    Recommend,
+    Role,
+)
 from hub.lifecycle.errors import LifecycleError
 from hub.responders import (
     ResponderCreate,
@@ -33,6 +47,7 @@ IncidentId = Annotated[str, Path(min_length=1, max_length=64)]
 OPERATOR_EVENTS = frozenset({
     "claim", "verify", "mark_false", "raise_colour", "lower_colour", "issue_warning",
     "recommend", "dispatch", "start_check", "approve", "reject_feedback", "close", "reopen",
+    "note",
 })  # fmt: skip
 RESPONDER_EVENTS = frozenset(
     {"acknowledge", "decline", "depart", "arrive", "clear", "submit_feedback"}
@@ -166,7 +181,9 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
     async def post_event(
         incident_id: IncidentId, who: Who, body: Annotated[dict[str, Any], Body()]
     ) -> Incident:
-        """Apply one event. `dispatch` without `responder_id` sends the first recommendation."""
+        """Apply one event. `dispatch` without `responder_id` sends the first recommendation;
+        with one (and `recommend`), only a responder the ranking lets go (404 for an unknown
+        one, 409 with the ranking's reasons for one it left out), stored with its reasons."""
         await visible(incident_id, who)
         kind = body.get("type")
         allowed = RESPONDER_EVENTS if who.role is Role.RESPONDER else OPERATOR_EVENTS
@@ -249,6 +266,8 @@ async def _apply(
         event = EVENT_ADAPTER.validate_python({**body, "actor": who, "at": now})
     except ValidationError as error:
         raise HTTPException(422, public_errors(error.errors())) from None
+    if isinstance(event, Dispatch | Recommend):
+        return (await engine.dispatch_chosen(incident_id, event)).incident
     return (await engine.apply(incident_id, event)).incident
 
 
@@ -257,6 +276,10 @@ async def _guarded(action: Callable[[], Awaitable[Incident]]) -> Incident:
         return await action()
     except IncidentNotFoundError:
         raise HTTPException(404, "no such incident") from None
+    except ResponderNotFoundError as error:
+        raise HTTPException(404, f"no such responder: {error}") from None
+    except ResponderNotEligibleError as error:
+        raise HTTPException(409, str(error)) from None
     except LifecycleError as error:
         raise HTTPException(409, str(error)) from None
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from hub.alert_linking import Link, Work, newest_per_id, plan_links
 from hub.contracts import Alert, GeoPoint, Level
-from hub.dispatch import DispatchPolicy, Ranking, SpeedProfile, rank
+from hub.dispatch import DispatchPolicy, Ranking, Recommendation, SpeedProfile, rank
 from hub.grid import Grid
 from hub.incident_store import IncidentStore, StaleIncidentError
 from hub.lifecycle import (
@@ -38,6 +38,7 @@ from hub.lifecycle import (
     NotifyLeader,
     Outcome,
     Queue,
+    Recommend,
     Redispatch,
     open_incident,
     step,
@@ -57,6 +58,19 @@ _NOWHERE = GeoPoint(lat=0, lon=0)
 
 class IncidentNotFoundError(Exception):
     pass
+
+
+class ResponderNotFoundError(Exception):
+    """No responder has this id."""
+
+
+class ResponderNotEligibleError(Exception):
+    """The ranking left this responder out of the incident; `reasons` say why."""
+
+    def __init__(self, responder_id: str, reasons: Sequence[str]) -> None:
+        self.responder_id = responder_id
+        self.reasons = list(reasons)
+        super().__init__(f"{responder_id} cannot be dispatched: {'; '.join(self.reasons)}")
 
 
 @dataclass(frozen=True)
@@ -331,9 +345,25 @@ class IncidentEngine:
             log.warning("incident %s: no responder can be dispatched (%s)", incident.id, why)
             return None
         best = next((item for item in found if item.responder_id == prefer), found[0])
-        reasons = [str(reason)[:500] for reason in best.reasons][:16]
         return Dispatch(actor=actor, at=self.now(), responder_id=best.responder_id,
-                        reasons=reasons, reason=why[:500])  # fmt: skip
+                        reasons=_stored_reasons(best), reason=why[:500])  # fmt: skip
+
+    async def dispatch_chosen(self, incident_id: str, event: Dispatch | Recommend) -> Outcome:
+        """Dispatch (or recommend) the responder a person chose, if the ranking lets them go;
+        the stored reasons are the ranking's, never the caller's. Raises
+        ResponderNotFoundError, or ResponderNotEligibleError with the ranking's reasons."""
+        ranking = await self.recommendations(await self._get(incident_id))
+        chosen = next((r for r in ranking.recommendations
+                       if r.responder_id == event.responder_id), None)  # fmt: skip
+        if chosen is None:
+            refused = next((r for r in ranking.rejected if r.responder_id == event.responder_id),
+                           None)  # fmt: skip
+            if refused is None:  # the ranking sees every stored responder
+                raise ResponderNotFoundError(event.responder_id)
+            raise ResponderNotEligibleError(event.responder_id, [str(r) for r in refused.reasons])
+        return await self.apply(
+            incident_id, event.model_copy(update={"reasons": _stored_reasons(chosen)})
+        )
 
     async def _redispatch(self, incident: Incident, effect: Redispatch) -> None:
         try:
@@ -343,3 +373,8 @@ class IncidentEngine:
                 await self.apply(incident.id, event)
         except Exception:  # logged; the incident's remaining deadlines still stand
             log.exception("incident %s: re-dispatch failed", incident.id)
+
+
+def _stored_reasons(recommendation: Recommendation) -> list[str]:
+    """A recommendation's reasons as the events keep them (at most 16 of 500 characters)."""
+    return [str(reason)[:500] for reason in recommendation.reasons][:16]

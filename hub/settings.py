@@ -28,7 +28,9 @@ class HubSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     allowed_origins: list[str] = Field(
-        default_factory=list, description="Extra origins allowed to open the WebSocket"
+        default_factory=list,
+        description="Extra origins allowed to open the WebSocket and to make changes with the "
+        "session cookie (e.g. https://console.example)",
     )
     integrator_token: SecretStr | None = Field(
         default=None, description="Token for integrators: camera registration only"

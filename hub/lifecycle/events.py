@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import AfterValidator, Field, TypeAdapter
 
 from hub.contracts import Level
 from hub.lifecycle.model import (
+    NOTE_MAX_CHARS,
     Actor,
     CloseReason,
     DeadlineKind,
@@ -21,6 +22,16 @@ from hub.lifecycle.model import (
     UtcDatetime,
     Value,
 )
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("a note needs some text (not only spaces)")
+    return text
+
+
+NoteText = Annotated[str, Field(min_length=1, max_length=NOTE_MAX_CHARS),
+                     AfterValidator(_not_blank)]  # fmt: skip
 
 
 class EventBase(Value):
@@ -154,6 +165,14 @@ class Reopen(EventBase):
     reason: Text = Field(min_length=1)
 
 
+class Note(EventBase):
+    """An operator's note: the audit trail keeps it (who, when, text); nothing else changes.
+    Taken in every state, closed ones too: a record may need a word after the fact."""
+
+    type: Literal["note"] = "note"
+    text: NoteText
+
+
 class DeadlineMissed(EventBase):
     """Fired by the scheduler; a no-op unless this exact deadline is still pending."""
 
@@ -185,6 +204,7 @@ Event = Annotated[
     | RejectFeedback
     | Close
     | Reopen
+    | Note
     | DeadlineMissed,
     Field(discriminator="type"),
 ]

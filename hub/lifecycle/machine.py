@@ -19,7 +19,7 @@ from hub.lifecycle import escalation, responders, review
 from hub.lifecycle.changes import Change, update
 from hub.lifecycle.effects import Effect
 from hub.lifecycle.errors import InvalidTransitionError
-from hub.lifecycle.events import Event
+from hub.lifecycle.events import Event, Note
 from hub.lifecycle.model import (
     CLOSED_STATES,
     OPEN_STATES,
@@ -61,6 +61,7 @@ ALLOWED: dict[str, frozenset[IncidentState]] = {
     "reject_feedback": frozenset({S.FEEDBACK_SUBMITTED, S.VERIFYING}),
     "close": OPEN_STATES,
     "reopen": CLOSED_STATES,
+    "note": frozenset(IncidentState),  # a note never moves the incident, closed ones included
     # Timers may fire late, after the incident closed: a stale one is a no-op, never an error.
     "deadline_missed": frozenset(IncidentState),
 }
@@ -88,6 +89,7 @@ _HANDLERS: dict[str, _Handler] = {
     "reject_feedback": responders.reject_feedback,
     "close": review.close,
     "reopen": review.reopen,
+    "note": review.note,
     "deadline_missed": escalation.deadline_missed,
 }
 
@@ -141,4 +143,5 @@ def _record(before: Incident, after: Incident, event: Event, change: Change) -> 
         colour_to=after.colour, responder_id=change.responder_id,
         assignment_from=change.assignment_from, assignment_to=change.assignment_to,
         why=why[:500], evidence=list(event.evidence),
+        note=event.text if isinstance(event, Note) else None,
     )

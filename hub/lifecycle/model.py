@@ -28,6 +28,7 @@ UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 Text = Annotated[str, Field(max_length=500)]
 Ref = Annotated[str, Field(min_length=1, max_length=256)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
+NOTE_MAX_CHARS = 2000  # an operator's note: a paragraph or two, not a report
 Ring = Literal[1, 3, 5]  # minutes: the place's 1-3-5 rapid-response ring
 
 
@@ -231,6 +232,10 @@ class AuditRecord(Value):
     assignment_to: AssignmentState | None = None
     why: Text = Field(description="Reason code, then the actor's words if any")
     evidence: list[Ref] = Field(default_factory=list)
+    note: str | None = Field(
+        default=None, max_length=NOTE_MAX_CHARS, description="A `note` event's whole text "
+        "(`why` keeps only its start)",
+    )
 
 
 def open_incident(

@@ -1,5 +1,5 @@
 """Operator-side handlers: queue, claim, verify, false alarm, colours, merges, warning, check,
-close and reopen. Each takes (incident, event, policy, now) and returns a `Change` or None
+close, reopen and notes. Each takes (incident, event, policy, now) and returns a `Change` or None
 (a no-op: nothing changes, nothing is audited)."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from hub.lifecycle.events import (
     LowerColour,
     MarkFalse,
     MergeAlert,
+    Note,
     Queue,
     RaiseColour,
     Reopen,
@@ -162,3 +163,9 @@ def reopen(incident: Incident, event: Reopen, policy: DeadlinePolicy, now: datet
     )
     reopened = arm(arm(reopened, policy, K.CLAIM, event.at), policy, K.CLOSE, event.at)
     return Change(reopened, "reopened")
+
+
+def note(incident: Incident, event: Note, policy: DeadlinePolicy, now: datetime) -> Change:
+    """Only the audit record changes (and the version, so readers see a new record)."""
+    require_person(incident, event)
+    return Change(incident, f"note: {event.text}")

@@ -30,6 +30,7 @@ from hub.lifecycle import (
     LowerColour,
     MarkFalse,
     MergeAlert,
+    Note,
     NotifyLeader,
     NotifyResponder,
     Queue,
@@ -172,6 +173,7 @@ def _sample_events() -> list[Event]:
         RejectFeedback(actor=OPERATOR, at=at(1), reason="photo shows crowd"),
         Close(actor=OPERATOR, at=at(1), close_reason=CloseReason.DUPLICATE),
         Reopen(actor=OPERATOR, at=at(1), reason="it is back"),
+        Note(actor=OPERATOR, at=at(1), text="called the site manager"),
     ]
 
 
@@ -197,9 +199,9 @@ def test_events_outside_the_table_are_refused_naming_state_and_event(
 
 
 @pytest.mark.parametrize("state", [S.CLOSED, S.FALSE_ALARM])
-def test_a_closed_incident_accepts_only_reopen(state: IncidentState) -> None:
+def test_a_closed_incident_accepts_only_reopen_and_notes(state: IncidentState) -> None:
     accepting = [e.type for e in _sample_events() if state in ALLOWED[e.type]]
-    assert accepting == ["reopen"]
+    assert accepting == ["reopen", "note"]
     reopened = step(in_state(state), Reopen(actor=OPERATOR, at=at(5), reason="recurred"), at(5))
     assert reopened.incident.state is S.REOPENED
     assert {d.kind for d in reopened.incident.deadlines} == {K.CLAIM, K.CLOSE}

@@ -1,5 +1,5 @@
 """The operator works an incident in a real browser: a crowd alert in a grid cell with a responder
-on duty opens an incident that shows live in the panel; the operator claims it (with a note),
+on duty opens an incident that shows live in the panel; the operator adds a note, claims and
 verifies it, sees the ranked responders with the hub's reasons, dispatches one with a click, and
 the hub's own API agrees: the incident is dispatched to that responder, with every step audited."""
 
@@ -104,11 +104,16 @@ async def work_the_incident(page: Page, admin: httpx.AsyncClient, incident_id: s
     dispatch = detail.get_by_role("button", name="派单 Dispatch…")
     await expect(dispatch).to_be_disabled()  # the hub dispatches a verified incident only
 
+    add_note = detail.get_by_role("button", name="添加备注 Add note")
+    await expect(add_note).to_be_disabled()  # nothing written yet
     await detail.get_by_label("备注 Note").fill(NOTE)
+    await add_note.click()  # its own `note` event: audited, the state stays
+    await expect(detail.get_by_label("备注 Note")).to_have_value("")
+    await expect(detail.locator("#d-audit > li").filter(has_text=NOTE)).to_have_count(1)
+    await expect(state).to_have_text("待审核 pending review · 待认领 awaiting claim")
     await detail.get_by_role("button", name="认领 Claim").click()
     await expect(state).to_have_text("待审核 pending review · 已认领 claimed by admin")
     await expect(detail.get_by_role("button", name="认领 Claim")).to_be_disabled()
-    await expect(detail.get_by_label("备注 Note")).to_have_value("")
     await detail.get_by_role("button", name="核实 Verify").click()
     await expect(state).to_have_text("待审核 pending review · 已核实 verified")
 
@@ -147,7 +152,7 @@ async def check_hub_agrees(admin: httpx.AsyncClient, incident_id: str) -> None:
     ranked = (await admin.get(f"/api/incidents/{incident_id}/recommendations")).json()
     assert [r["responder_id"] for r in ranked["recommendations"]] == ["r-zhao"]  # r-wang is busy
     reasons = body["assignments"][0]["reasons"]
-    assert any("in grid cell g-001" in reason for reason in reasons)  # sent by the page
+    assert any("in grid cell g-001" in reason for reason in reasons)  # the ranking's, by the hub
 
 
 async def check_audit_shown(detail: Locator, admin: httpx.AsyncClient, incident_id: str) -> None:
@@ -155,17 +160,21 @@ async def check_audit_shown(detail: Locator, admin: httpx.AsyncClient, incident_
     events = [(r["event"], r["actor"]["id"], r["responder_id"]) for r in trail]
     assert events == [
         ("queue", "system", None),
+        ("note", "admin", None),
         ("claim", "admin", None),
         ("verify", "admin", None),
         ("dispatch", "admin", "r-wang"),
     ]
-    assert trail[1]["why"] == f"claimed: {NOTE}"  # the note went with the claim
+    assert trail[1]["note"] == NOTE and trail[2]["why"] == "claimed"  # not sent with the claim
     shown = detail.locator("#d-audit > li")
     await expect(shown).to_have_count(len(trail))
+    noted = shown.filter(has_text="备注 note")
+    await expect(noted).to_have_count(1)
+    await expect(noted).to_contain_text("admin")
+    await expect(noted).to_contain_text(NOTE)
     claim = shown.filter(has_text="认领 claim")
     await expect(claim).to_have_count(1)
     await expect(claim).to_contain_text("admin")
-    await expect(claim).to_contain_text(NOTE)
     dispatched = shown.filter(has_text="派单 dispatch")
     await expect(dispatched).to_have_count(1)
     await expect(dispatched).to_contain_text("r-wang 已通知 notified")

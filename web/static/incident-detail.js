@@ -1,6 +1,7 @@
-// One incident, worked by the operator: its facts, the actions its state allows, the ranked
-// responders to dispatch (with the hub's reasons) and the audit trail. Every change goes to the
-// hub (POST /api/incidents/{id}/events); the page shows what the hub answers, never a guess.
+// One incident, worked by the operator: its facts, the actions its state allows, notes, the
+// ranked responders to dispatch (with the hub's reasons) and the audit trail. Every change goes
+// to the hub (POST /api/incidents/{id}/events); the page shows what the hub answers, never a
+// guess.
 "use strict";
 
 const incidentDetail = (() => {
@@ -42,6 +43,7 @@ const incidentDetail = (() => {
       verify: state === "pending_review" && Boolean(incident.claimed_by) && !incident.confirmed,
       mark_false: REVIEW.has(state),
       "show-dispatch": DISPATCHABLE.has(state) && (state !== "pending_review" || incident.confirmed),
+      note: Boolean(note.value.trim()),  // any state, closed too: notes never move the incident
     };
   }
 
@@ -89,7 +91,9 @@ const incidentDetail = (() => {
       : `${label(STATE_LABEL, record.from_state)} → ${label(STATE_LABEL, record.to_state)}`;
     const responder = record.responder_id
       ? ` · ${record.responder_id} ${label(ASSIGNMENT_LABEL, record.assignment_to || "")}` : "";
-    item.append(head, el("div", "meta", moved + responder), el("div", "meta why", record.why));
+    // A note's whole text (its `why` holds only the start).
+    const why = record.note === null || record.note === undefined ? record.why : record.note;
+    item.append(head, el("div", "meta", moved + responder), el("div", "meta why", why));
     return item;
   }
 
@@ -137,14 +141,13 @@ const incidentDetail = (() => {
   async function act(type, extra = {}) {
     if (!current || busy) return;
     const body = { type, ...extra };
-    if (note.value.trim()) body.reason = note.value.trim();
     busy = true;
     renderButtons();
     showError("");
     const answer = await api(path(current.id, "/events"), body);
     busy = false;
     if (answer.ok) {
-      note.value = "";
+      if (type === "note") note.value = "";  // sent; a draft stays through other actions
       if (type === "dispatch") dispatchBox.hidden = true;
       incidentList.upsert(answer.data, false);  // and, through it, update() here
     } else {
@@ -166,7 +169,7 @@ const incidentDetail = (() => {
     const send = el("button", "dispatch-to", `派单给 Dispatch to ${recommendation.responder_id}`);
     send.type = "button";
     send.addEventListener("click", () =>
-      act("dispatch", { responder_id: recommendation.responder_id, reasons: recommendation.reasons }));
+      act("dispatch", { responder_id: recommendation.responder_id }));  // the hub adds its reasons
     item.append(reasons, send);
     return item;
   }
@@ -194,8 +197,13 @@ const incidentDetail = (() => {
 
   for (const button of actions) {
     const action = button.dataset.action;
-    button.addEventListener("click", () => (action === "show-dispatch" ? showDispatch() : act(action)));
+    button.addEventListener("click", () => {
+      if (action === "show-dispatch") return showDispatch();
+      if (action === "note") return act("note", { text: note.value.trim() });
+      return act(action);
+    });
   }
+  note.addEventListener("input", renderButtons);
   $("d-hide").addEventListener("click", hide);
 
   return { open, update };

@@ -49,6 +49,7 @@ const incidentKit = (() => {
     reject_feedback: "退回 rework",
     close: "结案 close",
     reopen: "重开 reopen",
+    note: "备注 note",
     deadline_missed: "超时 deadline missed",
   };
   const CLOSED = new Set(["closed", "false_alarm"]);
