@@ -21,11 +21,13 @@ from xueliang.bus.redis_streams import RedisStreamsBus
 RETRY_DELAY_S = 0.05
 CLAIM_IDLE_MS = 300
 BLOCK_MS = 100
+TRIM_INTERVAL_S = 0.05
 
 
 def fast_redis_bus(url: str) -> RedisStreamsBus:
     return RedisStreamsBus(
-        url, retry_delay_s=RETRY_DELAY_S, claim_idle_ms=CLAIM_IDLE_MS, block_ms=BLOCK_MS
+        url, retry_delay_s=RETRY_DELAY_S, claim_idle_ms=CLAIM_IDLE_MS, block_ms=BLOCK_MS,
+        trim_interval_s=TRIM_INTERVAL_S,
     )
 
 

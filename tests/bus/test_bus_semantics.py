@@ -97,19 +97,22 @@ async def test_a_redelivery_waits_for_the_retry_delay(bus: Bus, stream: str) -> 
 
 
 async def test_every_group_sees_every_message(bus: Bus, stream: str) -> None:
+    """Both groups exist before the messages come (a group created later starts at the oldest
+    message still retained, and acknowledged ones are trimmed)."""
+    seen: dict[str, list[bytes]] = {"hub": [], "metrics": []}
+
+    def run(group: str) -> Awaitable[None]:
+        async def handle(data: bytes) -> None:
+            seen[group].append(data)
+
+        return consume_until(bus, stream, group, "c", handle, lambda: len(seen[group]) == 5)
+
+    consumers = [asyncio.ensure_future(run(group)) for group in seen]
+    await asyncio.sleep(0.3)  # both groups created
     for i in range(5):
         await bus.publish(stream, bytes([i]))
-    for group in ("hub", "metrics"):
-        seen: list[bytes] = []
-
-        async def handle(data: bytes, seen: list[bytes] = seen) -> None:
-            seen.append(data)
-
-        def done(seen: list[bytes] = seen) -> bool:
-            return len(seen) == 5
-
-        await consume_until(bus, stream, group, "c", handle, done)
-        assert seen == [bytes([i]) for i in range(5)]
+    await asyncio.gather(*consumers)
+    assert seen == {group: [bytes([i]) for i in range(5)] for group in seen}
 
 
 async def test_consumers_of_one_group_share_the_work_exactly_once(bus: Bus, stream: str) -> None:

@@ -26,7 +26,7 @@ async def collect(bus: InProcessBus, group: str, count: int, timeout_s: float = 
     return seen
 
 
-async def test_the_log_is_capped_and_a_late_group_starts_at_the_oldest_kept(
+async def test_the_log_is_capped_for_a_stalled_group_and_a_late_group_starts_at_the_oldest_kept(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     bus = InProcessBus(maxlen=5)
@@ -39,7 +39,7 @@ async def test_the_log_is_capped_and_a_late_group_starts_at_the_oldest_kept(
     # "early" had read one message; the ones trimmed since are lost, and that is logged.
     with caplog.at_level(logging.WARNING, logger="xueliang.bus"):
         assert await collect(bus, "early", 5) == [b"7", b"8", b"9", b"10", b"11"]
-    assert "lost 6 messages" in caplog.text
+    assert "lost 6 unread messages" in caplog.text
 
 
 async def collect_after_publish(

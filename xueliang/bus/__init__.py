@@ -9,9 +9,14 @@ Two implementations share one contract (`Bus`):
 
 Delivery semantics, identical for both:
 
-- `publish(stream, data)` appends to the stream and returns the message id. Each stream keeps at
-  most `maxlen` messages (default 10 000, approximate on Redis); older ones are trimmed, so a
-  group that falls further behind than that loses the oldest messages (logged).
+- `publish(stream, data)` appends to the stream and returns the message id.
+- Retention: a message stays until every group on its stream has acknowledged it, then it is
+  trimmed (at once in process; on Redis by the consumers, every `trim_interval_s`, with
+  XTRIM MINID at the oldest message some group still needs). A stream no group reads yet keeps
+  everything. `maxlen` (default 200 000, approximate on Redis) is only a safety cap against a
+  group that stopped for good: past it the oldest messages go, read or not, and a group that
+  loses unread ones logs it. A hub that restarts or falls behind therefore loses nothing, while
+  a stream that is read keeps only its backlog.
 - `consume(stream, group, consumer, handler, stop=...)` runs until `stop` is set. Every group sees
   every message; within a group each message goes to one consumer. A group created by its first
   consumer starts at the oldest retained message.
@@ -28,6 +33,8 @@ Delivery semantics, identical for both:
   batches of one.
 - `stop` lets the handler in progress finish (and the rest of its batch); `stop` never cancels it.
 - `backlog(stream, group)`: messages the group has not acknowledged yet (unread and pending).
+- `retained(stream)`: messages the stream holds now (what some group still needs, plus, on
+  Redis, what the next trim will drop).
 """
 
 from __future__ import annotations
@@ -61,7 +68,7 @@ log = logging.getLogger("xueliang.bus")
 Handler = Callable[[bytes], Awaitable[None]]
 BatchHandler = Callable[[list[bytes]], Awaitable[None]]
 
-DEFAULT_MAXLEN = 10_000
+DEFAULT_MAXLEN = 200_000
 DEFAULT_MAX_BATCH = 100
 DEFAULT_MAX_DELIVERIES = 5
 DEFAULT_RETRY_DELAY_S = 0.5
@@ -100,6 +107,8 @@ class Bus(Protocol):
     ) -> None: ...
 
     async def backlog(self, stream: str, group: str) -> int: ...
+
+    async def retained(self, stream: str) -> int: ...
 
     async def close(self) -> None: ...
 
@@ -153,6 +162,10 @@ class _Group:
     next_seq: int
     pending: dict[int, _Pending] = field(default_factory=dict)
 
+    def oldest_needed(self) -> int:
+        """The first sequence number this group has not acknowledged yet."""
+        return min(self.pending, default=self.next_seq)
+
 
 @dataclass
 class _Stream:
@@ -169,12 +182,20 @@ class _Stream:
         self.wakeup.set()
         self.wakeup = asyncio.Event()
 
+    def trim_acknowledged(self) -> None:
+        """Drops the messages every group has acknowledged (none while no group exists)."""
+        if not self.groups:
+            return
+        needed = min(g.oldest_needed() for g in self.groups.values())
+        while self.log and self.log[0][0] < needed:
+            self.log.popleft()
+
 
 class InProcessBus:
-    """The bus inside one process. Memory is bounded: each stream keeps its last `maxlen`
-    messages (a deque), and pending (unacknowledged) messages are at most the ones being handled
-    plus the failed ones waiting for their next try, each of which ends in the dead-letter
-    stream after `max_deliveries`.
+    """The bus inside one process. Memory is bounded: each stream keeps the messages some
+    group has not acknowledged yet, at most `maxlen` of them, and pending (unacknowledged)
+    messages are at most the ones being handled plus the failed ones waiting for their next
+    try, each of which ends in the dead-letter stream after `max_deliveries`.
 
     Written here rather than taken from a library because it must mirror the Redis Streams
     semantics exactly (groups, pending, redelivery, dead letters) in a few dozen lines.
@@ -199,7 +220,7 @@ class InProcessBus:
 
     def _stream(self, name: str) -> _Stream:
         if name not in self._streams:
-            self._streams[name] = _Stream(log=deque(maxlen=self.maxlen))
+            self._streams[name] = _Stream(log=deque())
         return self._streams[name]
 
     async def publish(self, stream: str, data: bytes) -> str:
@@ -208,6 +229,8 @@ class InProcessBus:
         s = self._stream(stream)
         seq = s.next_seq
         s.next_seq += 1
+        if len(s.log) >= self.maxlen:
+            s.log.popleft()  # the safety cap: a group this far behind has stopped for good
         s.log.append((seq, bytes(data)))
         s.notify()
         return f"{seq}-0"
@@ -252,6 +275,7 @@ class InProcessBus:
                 for entry in batch:  # the consumer went away: another one takes them over
                     entry.in_flight = False
                 raise
+            s.trim_acknowledged()
 
     async def backlog(self, stream: str, group: str) -> int:
         s = self._stream(stream)
@@ -259,6 +283,9 @@ class InProcessBus:
         if g is None:
             return len(s.log)
         return max(0, s.next_seq - max(g.next_seq, s.first_seq)) + len(g.pending)
+
+    async def retained(self, stream: str) -> int:
+        return len(self._stream(stream).log)
 
     async def close(self) -> None:
         self._closed = True
@@ -275,7 +302,8 @@ class InProcessBus:
     def _take_new(self, s: _Stream, g: _Group, group: str, count: int) -> list[_Pending]:
         if g.next_seq < s.first_seq:
             log.warning(
-                "group %s lost %d messages trimmed by maxlen", group, s.first_seq - g.next_seq
+                "group %s lost %d unread messages to the maxlen cap", group,
+                s.first_seq - g.next_seq,
             )
             g.next_seq = s.first_seq
         taken: list[_Pending] = []

@@ -16,6 +16,8 @@ give each message to one consumer of a group, and every group sees every message
   claim), the entry is added to `f"{stream}:dead"` and acknowledged in one MULTI transaction.
   An entry claimed with a count above `max_deliveries` (its consumers died handling it) goes
   there without being handled again.
+- Trimming: every `trim_interval_s` a consumer loop trims the entries every group of its stream
+  has acknowledged (`trim_acknowledged`); XADD's MAXLEN is only the safety cap.
 - Redis gone: the consume loop logs, backs off (0.2 s doubling to 5 s, jittered) and
   reconnects; the group is created again if the server lost it. `publish` raises
   `BusUnavailableError`.
@@ -77,10 +79,14 @@ class RedisStreamsBus:
         batch: int = 16,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
+        trim_interval_s: float = 5.0,
     ) -> None:
         if min(maxlen, block_ms, claim_idle_ms, max_deliveries, batch) < 1:
             raise ValueError("maxlen, block_ms, claim_idle_ms, max_deliveries, batch must be >= 1")
+        if trim_interval_s <= 0:
+            raise ValueError("trim_interval_s must be > 0")
         self.maxlen = maxlen
+        self.trim_interval_s = trim_interval_s
         self.block_ms = block_ms
         self.claim_idle_ms = claim_idle_ms
         self.retry_delay_s = retry_delay_s
@@ -126,6 +132,12 @@ class RedisStreamsBus:
                 pending = int(info["pending"])
                 return pending + (int(lag) if lag is not None else await self._length(stream))
         return await self._length(stream)
+
+    async def retained(self, stream: str) -> int:
+        try:
+            return await self._length(stream)
+        except _TRANSIENT as exc:
+            raise BusUnavailableError(f"redis unavailable: {type(exc).__name__}") from exc
 
     async def _length(self, stream: str) -> int:
         return int(await self._client.xlen(stream))
@@ -198,6 +210,7 @@ class _ConsumerLoop:
         self.retries: dict[bytes, float] = {}  # entry id -> monotonic time of the next try
         self.claim_cursor: bytes = b"0-0"
         self.next_claim_at = 0.0
+        self.next_trim_at = time.monotonic() + bus.trim_interval_s
 
     async def step(self) -> None:
         if not self.group_ready:
@@ -206,6 +219,9 @@ class _ConsumerLoop:
         if time.monotonic() >= self.next_claim_at:
             await self._autoclaim()
         await self._read_new()
+        if time.monotonic() >= self.next_trim_at:
+            self.next_trim_at = time.monotonic() + self.bus.trim_interval_s
+            await trim_acknowledged(self.redis, self.stream)
 
     async def _ensure_group(self) -> None:
         try:
@@ -333,6 +349,38 @@ class _ConsumerLoop:
             await pipe.execute()
         log.error("moved %s id=%s to %s after %d deliveries (%s)",
                   self.stream, _text(msg_id), dead, deliveries, reason)
+
+
+StreamId = tuple[int, int]
+
+
+async def trim_acknowledged(redis: Redis, stream: str) -> int:
+    """XTRIM MINID at the oldest entry some group of `stream` still needs: its oldest pending
+    entry, else the one after its last delivered. Returns how many entries went. Not
+    approximate, so what goes is exactly what every group has acknowledged. Entries added or
+    delivered meanwhile are newer than that id, so the race is harmless."""
+    try:
+        groups: list[dict[str, Any]] = await redis.xinfo_groups(stream)
+    except ResponseError:  # no such stream
+        return 0
+    needed: list[StreamId] = []
+    for info in groups:
+        mark = _parse_id(info["last-delivered-id"])
+        mark = (mark[0], mark[1] + 1)
+        if int(info["pending"]) > 0:
+            summary = await redis.xpending(stream, info["name"])
+            if summary.get("min") is not None:
+                mark = min(mark, _parse_id(summary["min"]))
+        needed.append(mark)
+    if not needed:
+        return 0  # nobody reads this stream yet: keep everything (up to maxlen)
+    oldest = min(needed)
+    return int(await redis.xtrim(stream, minid=f"{oldest[0]}-{oldest[1]}", approximate=False))
+
+
+def _parse_id(value: bytes | str) -> StreamId:
+    ms, _, seq = _text(value).partition("-")
+    return int(ms), int(seq or 0)
 
 
 def _entries(reply: Any) -> list[Entry]:
