@@ -1,5 +1,6 @@
 """ONVIF devices: probe one (identity, clock offset, profiles with their stream and snapshot URIs,
-PTZ presets), send it to a PTZ preset, fetch a snapshot.
+PTZ presets), send it to a PTZ preset. The values and the pure parsing of answers are in
+`cameras.onvif_model`; snapshot images come over plain HTTP (`cameras.snapshot`).
 
 The only module importing `onvif` (onvif-zeep-async) and `zeep`. Nothing of theirs leaves it:
 results are our dataclasses and every failure is an `OnvifError` whose message is safe to log
@@ -13,10 +14,8 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
 # onvif.client calls logging.basicConfig() at import; keep the root logger as the app left it.
 _root_handlers = list(logging.getLogger().handlers)
@@ -40,18 +39,25 @@ from cameras.netguard import (  # noqa: E402
     NetworkPolicy,
     check_destination,
 )
-from cameras.urls import redact_url  # noqa: E402
+from cameras.onvif_model import (  # noqa: E402
+    OnvifDevice,
+    OnvifError,
+    OnvifProfile,
+    PtzPreset,
+    Reason,
+    capability_xaddrs,
+    checked_destination,
+    clock_offset_s,
+    main_profile,
+    profile_shape,
+    strip_userinfo,
+)
 
 logging.getLogger().handlers[:] = _root_handlers
 logging.getLogger().setLevel(_root_level)
 
 logger = logging.getLogger(__name__)
 
-Reason = Literal[
-    "timeout", "unreachable", "bad_credentials", "unsupported", "invalid_response",
-    "refused_destination",
-]  # fmt: skip
-TRANSIENT: frozenset[Reason] = frozenset({"timeout", "unreachable"})
 _WSDL_DIR = Path(onvif.__file__).parent / "wsdl"  # shipped WSDLs: nothing fetched
 # onvif-zeep-async parses leniently (strict=False, xml_huge_tree=True); answers come from an
 # untrusted device, so no DTD, no entities, no external references and no huge trees.
@@ -61,110 +67,13 @@ _SAFE_SETTINGS = zeep.Settings(
 _STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 
 
-class OnvifError(Exception):
-    """An ONVIF operation failed. `str()` is safe to show and log: it never holds the password.
-
-    `transient` (timeout, unreachable): retry with backoff. Otherwise stop and report."""
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
-        self.reason: Reason = reason
-        self.transient = reason in TRANSIENT
-
-
-@dataclass(frozen=True)
-class OnvifProfile:
-    token: str
-    name: str
-    encoding: str | None
-    width: int | None
-    height: int | None
-    stream_uri: str | None
-    snapshot_uri: str | None
-
-    @property
-    def pixels(self) -> int:
-        return (self.width or 0) * (self.height or 0)
-
-
-@dataclass(frozen=True)
-class PtzPreset:
-    token: str
-    name: str
-
-
-@dataclass(frozen=True)
-class OnvifDevice:
-    manufacturer: str
-    model: str
-    firmware: str
-    serial: str
-    clock_offset_s: float  # device UTC − our UTC
-    profiles: tuple[OnvifProfile, ...]
-    ptz_presets: tuple[PtzPreset, ...]  # empty when the device has no PTZ service
-
-    @property
-    def main_stream_uri(self) -> str | None:
-        main = _main_profile(self.profiles)
-        return main.stream_uri if main else None
-
-    @property
-    def sub_stream_uri(self) -> str | None:
-        """The smallest other profile with a stream; None when there is only one."""
-        main = _main_profile(self.profiles)
-        others = [p for p in self.profiles if p.stream_uri and p is not main]
-        return min(others, key=lambda p: p.pixels).stream_uri if others else None
-
-
-def _main_profile(profiles: tuple[OnvifProfile, ...]) -> OnvifProfile | None:
-    streams = [p for p in profiles if p.stream_uri]
-    # max() keeps the first of equals: the first profile with the largest resolution.
-    return max(streams, key=lambda p: p.pixels) if streams else None
-
-
 # ---- pure parts: device answers (zeep objects serialised to dicts) to our values ----
-
-
-def clock_offset_s(system_date: Mapping[str, Any], now_utc: dt.datetime) -> float:
-    """Device UTC − `now_utc` from a GetSystemDateAndTime answer; 0 when it gives no UTC time."""
-    utc = system_date.get("UTCDateTime")
-    if not utc:
-        return 0.0
-    date, time = utc["Date"], utc["Time"]
-    device = dt.datetime(
-        date["Year"], date["Month"], date["Day"], time["Hour"], time["Minute"], time["Second"],
-        tzinfo=dt.UTC,
-    )  # fmt: skip
-    return (device - now_utc).total_seconds()
 
 
 def service_xaddrs(services: Any) -> dict[str, str]:
     """GetServices answer -> {"media": xaddr, "ptz": xaddr, ...} for the services we know."""
     by_namespace = {str(s.get("Namespace")): str(s.get("XAddr")) for s in services or []}
     return {name: by_namespace[d["ns"]] for name, d in SERVICES.items() if d["ns"] in by_namespace}
-
-
-def capability_xaddrs(capabilities: Mapping[str, Any]) -> dict[str, str]:
-    """GetCapabilities answer (older devices) -> {"media": xaddr, "ptz": xaddr}."""
-    found = {name: (capabilities.get(key) or {}).get("XAddr") for name, key in
-             (("media", "Media"), ("ptz", "PTZ"))}  # fmt: skip
-    return {name: str(xaddr) for name, xaddr in found.items() if xaddr}
-
-
-def profile_shape(raw: Mapping[str, Any]) -> tuple[str | None, int | None, int | None]:
-    """(encoding, width, height) of a GetProfiles entry; None where the device says nothing."""
-    encoder = raw.get("VideoEncoderConfiguration") or {}
-    resolution = encoder.get("Resolution") or {}
-    encoding = encoder.get("Encoding")
-    return (str(encoding) if encoding else None, resolution.get("Width"), resolution.get("Height"))
-
-
-def strip_userinfo(url: str) -> str:
-    """Devices often embed credentials in the URLs they return; we keep ours apart."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def fault_codes(fault: zeep.exceptions.Fault) -> list[str]:
@@ -244,7 +153,7 @@ class _Device:
 
     async def open(self) -> float:
         """Check the address, read the device clock (pre-auth), sign later requests by it."""
-        await _checked(self.device_url, DEVICE_SCHEMES, self.policy)
+        await checked_destination(self.device_url, DEVICE_SCHEMES, self.policy)
         try:
             answer = await self.call("devicemgmt", "GetSystemDateAndTime", authless=True)
         except OnvifError as error:
@@ -342,13 +251,6 @@ def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-async def _checked(url: str, schemes: frozenset[str], policy: NetworkPolicy) -> None:
-    try:
-        await check_destination(url, schemes, policy)
-    except DestinationRefused as refused:
-        raise OnvifError("refused_destination", str(refused)) from None
-
-
 async def _profiles(device: _Device) -> tuple[OnvifProfile, ...]:
     profiles = []
     for raw in await device.call("media", "GetProfiles") or []:
@@ -408,7 +310,7 @@ async def probe_device(
         info = await device.call("devicemgmt", "GetDeviceInformation")
         await device.discover_services()
         profiles = await _profiles(device)
-        main = _main_profile(profiles)
+        main = main_profile(profiles)
         presets = await _presets(device, main.token) if main else ()
     finally:
         await device.close()
@@ -436,53 +338,3 @@ async def goto_preset(
         await device.close()
 
 
-async def fetch_snapshot(
-    uri: str, username: str, password: str, *, policy: NetworkPolicy, timeout_s: float = 5.0,
-    max_bytes: int = 10_000_000,
-) -> bytes:  # fmt: skip
-    """One JPEG from a snapshot URI (HTTP digest auth; redirects are not followed: they could
-    lead outside the allowed networks). Raises OnvifError."""
-    await _checked(uri, DEVICE_SCHEMES, policy)
-    where = f"snapshot {redact_url(uri)}"
-    try:
-        async with asyncio.timeout(timeout_s), httpx.AsyncClient(
-            auth=httpx.DigestAuth(username, password), timeout=timeout_s, trust_env=False,
-            follow_redirects=False,
-        ) as client, client.stream("GET", uri) as response:  # fmt: skip
-            _check_status(response.status_code, where)
-            body = await _read_bounded(response, max_bytes, where)
-    except OnvifError:
-        raise
-    except Exception as error:  # all of it becomes a classified OnvifError
-        reason = _classify_http(error)
-        message = f"{where}: {_describe(reason, 'GET', error, timeout_s)}"
-        raise OnvifError(reason, message) from None
-    if not body.startswith(b"\xff\xd8"):
-        raise OnvifError("invalid_response", f"{where}: not a JPEG image")
-    return body
-
-
-def _check_status(status: int, where: str) -> None:
-    if status in (401, 403):
-        raise OnvifError("bad_credentials", f"{where}: the device refused the credentials")
-    if status in (404, 405, 501):
-        raise OnvifError("unsupported", f"{where}: HTTP {status}")
-    if status != 200:
-        raise OnvifError("invalid_response", f"{where}: HTTP {status} (redirects not followed)")
-
-
-async def _read_bounded(response: httpx.Response, max_bytes: int, where: str) -> bytes:
-    body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) > max_bytes:
-            raise OnvifError("invalid_response", f"{where}: larger than {max_bytes} bytes")
-    return bytes(body)
-
-
-def _classify_http(error: BaseException) -> Reason:
-    if isinstance(error, TimeoutError | httpx.TimeoutException):
-        return "timeout"
-    if isinstance(error, httpx.NetworkError | OSError):
-        return "unreachable"
-    return "invalid_response"

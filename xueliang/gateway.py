@@ -17,8 +17,10 @@ from cameras.netguard import (
     NetworkPolicy,
     check_destination,
 )
-from cameras.onvif import OnvifDevice, OnvifError, fetch_snapshot, goto_preset, probe_device
+from cameras.onvif import goto_preset, probe_device
+from cameras.onvif_model import OnvifDevice, OnvifError
 from cameras.pyav import VideoError, open_video
+from cameras.snapshot import fetch_snapshot
 from cameras.urls import with_credentials
 from hub.camera_models import (
     DeviceInfo,

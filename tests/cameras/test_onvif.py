@@ -21,20 +21,17 @@ import zeep.exceptions
 from lxml import etree
 
 from cameras.netguard import NetworkPolicy
-from cameras.onvif import (
+from cameras.onvif import classify, goto_preset, probe_device, service_xaddrs
+from cameras.onvif_model import (
     OnvifDevice,
     OnvifError,
     OnvifProfile,
     capability_xaddrs,
-    classify,
     clock_offset_s,
-    fetch_snapshot,
-    goto_preset,
-    probe_device,
     profile_shape,
-    service_xaddrs,
     strip_userinfo,
 )
+from cameras.snapshot import fetch_snapshot
 from tests.onvif_sim import DeviceConfig, OnvifSimulator, SimProfile, soap
 from tests.onvif_sim.fixtures import tcp_sink
 from tests.redis_server import free_port

@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 
 from cameras.guarded_http import MAX_ANSWER_BYTES
 from cameras.netguard import NetworkPolicy
-from cameras.onvif import OnvifError, probe_device
+from cameras.onvif import probe_device
+from cameras.onvif_model import OnvifError
 from tests.onvif_sim import DeviceConfig, OnvifSimulator
 from tests.onvif_sim.fixtures import tcp_sink
 
