@@ -147,6 +147,10 @@ class Ranking:
 
 
 DEFAULT_POLICY = DispatchPolicy()
+# An operator may dispatch past these refusals: they phoned the responder who declined or timed
+# out, or pull a committed or delayed one to a more urgent incident. Never past unavailable or
+# off shift: the responder must first say they are back (the phone page would not reach them).
+OVERRIDABLE = frozenset({ReasonCode.EXCLUDED, ReasonCode.DELAYED_EXCLUDED, ReasonCode.COMMITTED})
 _MODE_WORDS = {TravelMode.WALKING: "on foot", TravelMode.E_BIKE: "by e-bike",
                TravelMode.CAR: "by car"}
 _NEVER = {
@@ -286,3 +290,12 @@ def _duration(seconds: float) -> str:
 
 def _metres(distance: float) -> str:
     return f"{distance:.0f} m" if distance < 1000 else f"{distance / 1000:.1f} km"
+
+
+def override_reasons(rejection: Rejection, why: str) -> list[str] | None:
+    """The reasons an operator's override dispatch stores (theirs first, then each refusal it
+    overrode), or None when a refusal is not `OVERRIDABLE`."""
+    if any(reason.code not in OVERRIDABLE for reason in rejection.reasons):
+        return None
+    stored = [f"dispatcher override: {why}", *(f"overridden: {r}" for r in rejection.reasons)]
+    return [reason[:500] for reason in stored][:16]

@@ -22,7 +22,14 @@ from typing import Any
 
 from hub.alert_linking import Link, Work, newest_per_id, plan_links
 from hub.contracts import Alert, GeoPoint, Level
-from hub.dispatch import DispatchPolicy, Ranking, Recommendation, SpeedProfile, rank
+from hub.dispatch import (
+    DispatchPolicy,
+    Ranking,
+    Recommendation,
+    SpeedProfile,
+    override_reasons,
+    rank,
+)
 from hub.grid import Grid
 from hub.incident_store import IncidentStore, StaleIncidentError
 from hub.lifecycle import (
@@ -67,10 +74,12 @@ class ResponderNotFoundError(Exception):
 class ResponderNotEligibleError(Exception):
     """The ranking left this responder out of the incident; `reasons` say why."""
 
-    def __init__(self, responder_id: str, reasons: Sequence[str]) -> None:
+    def __init__(self, responder_id: str, reasons: Sequence[str], *, overridable: bool) -> None:
         self.responder_id = responder_id
         self.reasons = list(reasons)
-        super().__init__(f"{responder_id} cannot be dispatched: {'; '.join(self.reasons)}")
+        self.overridable = overridable
+        hint = " (an operator may dispatch with override and a reason)" if overridable else ""
+        super().__init__(f"{responder_id} cannot be dispatched: {'; '.join(self.reasons)}{hint}")
 
 
 @dataclass(frozen=True)
@@ -360,7 +369,11 @@ class IncidentEngine:
                            None)  # fmt: skip
             if refused is None:  # the ranking sees every stored responder
                 raise ResponderNotFoundError(event.responder_id)
-            raise ResponderNotEligibleError(event.responder_id, [str(r) for r in refused.reasons])
+            stored = override_reasons(refused, event.reason)
+            if isinstance(event, Dispatch) and event.override and stored is not None:
+                return await self.apply(incident_id, event.model_copy(update={"reasons": stored}))
+            raise ResponderNotEligibleError(event.responder_id, [str(r) for r in refused.reasons],
+                                            overridable=stored is not None)  # fmt: skip
         return await self.apply(
             incident_id, event.model_copy(update={"reasons": _stored_reasons(chosen)})
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, TypeAdapter
+from pydantic import AfterValidator, Field, TypeAdapter, model_validator
 
 from hub.contracts import Level
 from hub.lifecycle.model import (
@@ -101,6 +101,17 @@ class Dispatch(EventBase):
     type: Literal["dispatch"] = "dispatch"
     responder_id: Id
     reasons: list[Text] = Field(default_factory=list, max_length=16)
+    override: bool = Field(
+        default=False,
+        description="Send a responder the ranking refused for an overridable reason (declined or "
+        "timed out here, committed, delayed); `reason` must say why",
+    )
+
+    @model_validator(mode="after")
+    def _override_says_why(self) -> Dispatch:
+        if self.override and not self.reason.strip():
+            raise ValueError("an override dispatch needs a reason")
+        return self
 
 
 class ResponderEvent(EventBase):
