@@ -307,7 +307,7 @@ class IncidentEngine:
             grid_cell=incident.grid_cell, location=incident.location,
             responder_id=record.responder_id,
             assignment_state=record.assignment_to.value if record.assignment_to else None,
-            why=record.why, notify=notify,
+            why=_published_why(record.event, record.why), notify=notify,
         )  # fmt: skip
 
     def _addressed(self, cell: str | None, effect: Effect) -> dict[str, Any]:
@@ -386,6 +386,12 @@ class IncidentEngine:
                 await self.apply(incident.id, event)
         except Exception:  # logged; the incident's remaining deadlines still stand
             log.exception("incident %s: re-dispatch failed", incident.id)
+
+
+def _published_why(event: str, why: str) -> str:
+    """What outside systems read as the change's why: a note's text stays in the hub (operators'
+    remarks may name people or hunches; SMS and app gateways only need to know one was added)."""
+    return "note added" if event == "note" else why
 
 
 def _stored_reasons(recommendation: Recommendation) -> list[str]:

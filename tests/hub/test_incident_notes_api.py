@@ -6,8 +6,10 @@ import asyncio
 
 import httpx
 
+from hub.lifecycle import Note
 from tests.factories import make_alert
 from tests.hub.conftest import Hub
+from tests.hub.incident_world import OPERATOR, World, alert
 
 
 async def _incident_path(hub: Hub, client: httpx.AsyncClient) -> str:
@@ -56,3 +58,17 @@ async def test_a_note_without_text_or_too_long_is_refused_clearly(hub: Hub) -> N
         missing = await client.post(f"{path}/events", json={"type": "note"})
         assert missing.status_code == 422
         assert [r["event"] for r in (await client.get(f"{path}/audit")).json()] == ["queue"]
+
+
+async def test_a_notes_text_stays_in_the_hub_and_outside_systems_read_that_one_was_added(
+    world: World,
+) -> None:
+    incident = await world.engine.on_alert(alert())
+    world.clock.advance(5)
+    text = "the caller named the landlord, 13800000000"
+    await world.engine.apply(incident.id, Note(actor=OPERATOR, at=world.clock(), text=text))
+    published = (await world.changes())[-1]
+    assert (published.event, published.why) == ("note", "note added")
+    assert all(text not in change.model_dump_json() for change in await world.changes())
+    last = (await world.engine.store.audit(incident.id))[-1]
+    assert last.note == text  # the audit trail keeps it whole
