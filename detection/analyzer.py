@@ -52,7 +52,6 @@ class CameraAnalyzer:
         self.camera = camera
         self._class_map = class_map
         self._epoch = epoch
-        self._zones = {spec.id: Zone.from_spec(spec) for spec in camera.zones}
         self._areas_m2 = _zone_areas_m2(camera)
         self._runners = [self._runner(rule) for rule in camera.rules]
         self._armed = {rule.id: True for rule in camera.rules}
@@ -61,17 +60,16 @@ class CameraAnalyzer:
 
     def _runner(self, rule: RuleSpec) -> RuleRunner:
         objects = ObjectFilter.for_rule(rule, self._class_map)
-        if isinstance(rule, CrowdRuleSpec):
-            area_m2 = self._areas_m2.get(rule.zone_id)
-            return CrowdRunner(rule, self._zones[rule.zone_id], objects, area_m2)
         if isinstance(rule, LineCrossingRuleSpec):
-            line = next(line for line in self.camera.lines if line.id == rule.line_id)
-            return LineRunner(rule, line, objects)
+            return LineRunner(rule, self.camera.line(rule.line_id), objects)
+        zone = Zone.from_spec(self.camera.zone(rule.zone_id))
+        if isinstance(rule, CrowdRuleSpec):
+            return CrowdRunner(rule, zone, objects, self._areas_m2.get(rule.zone_id))
         if isinstance(rule, FallRuleSpec):
             people = ObjectFilter.for_rule(rule.model_copy(update={"classes": [PERSON]}),
                                            self._class_map)  # fmt: skip
-            return FallRunner(rule, self._zones[rule.zone_id], objects, people)
-        return PresenceRunner(rule, self._zones[rule.zone_id], objects)
+            return FallRunner(rule, zone, objects, people)
+        return PresenceRunner(rule, zone, objects)
 
     def _make_tracker(self, factory: TrackerFactory | None) -> Tracker | None:
         tracked = [rule.id for rule in self.camera.rules if needs_tracking(rule)]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from hub.contracts import (
     GeoPoint,
+    GroundCalibration,
     Identifier,
     LineSpec,
     RuleSpec,
@@ -55,11 +56,16 @@ class Placement(Schema):
     zones: list[ZoneSpec] = Field(default_factory=list, max_length=32)
     lines: list[LineSpec] = Field(default_factory=list, max_length=32)
     rules: list[RuleSpec] = Field(default_factory=list, max_length=64)
+    ground_calibration: GroundCalibration | None = Field(
+        default=None,
+        description="Four image points and their ground positions in metres: zone areas in m²,"
+        " needed by density rules (min_density_per_m2)",
+    )
     enabled: bool = True
 
     @model_validator(mode="after")
     def _rules_name_known_places(self) -> Placement:
-        check_zones_and_rules(self.zones, self.rules, self.lines)
+        check_zones_and_rules(self.zones, self.rules, self.lines, self.ground_calibration)
         return self
 
 
@@ -82,7 +88,9 @@ class CameraCreate(Placement):
 
 
 class CameraUpdate(Schema):
-    """Fields present are changed; `password: null` removes the password."""
+    """Fields present are changed; `password: null` removes the password, `heading_deg`,
+    `fov_deg`, `grid_cell` and `ground_calibration: null` clear those. The merged camera is
+    checked as a whole (a density rule left without a calibration is refused)."""
 
     name: str | None = Field(default=None, max_length=120)
     location: GeoPoint | None = None
@@ -94,6 +102,9 @@ class CameraUpdate(Schema):
     zones: list[ZoneSpec] | None = Field(default=None, max_length=32)
     lines: list[LineSpec] | None = Field(default=None, max_length=32)
     rules: list[RuleSpec] | None = Field(default=None, max_length=64)
+    ground_calibration: GroundCalibration | None = Field(
+        default=None, description="Replaces the calibration; null removes it"
+    )
     enabled: bool | None = None
     rtsp_url: str | None = Field(default=None, max_length=2048)
     username: Username | None = None

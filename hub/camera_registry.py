@@ -64,6 +64,7 @@ class StoredCamera:
             zones=record.zones,
             lines=record.lines,
             rules=record.rules,
+            ground_calibration=record.ground_calibration,
         )
 
 

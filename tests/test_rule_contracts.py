@@ -19,6 +19,7 @@ from hub.contracts import (
     alert_id,
     place_of,
 )
+from hub.contracts.rules import TrackRuleBase
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -92,3 +93,23 @@ def test_alert_ids_without_a_track_are_unchanged_and_tracks_tell_alerts_apart() 
 def test_place_of_is_the_zone_or_the_line() -> None:
     assert place_of(LoiteringRuleSpec(id="l", zone_id="z")) == "z"
     assert place_of(LineCrossingRuleSpec(id="x", line_id="gate")) == "gate"
+
+
+def test_zones_and_lines_are_looked_up_by_id_with_a_clear_error() -> None:
+    spec = camera({"id": "r", "zone_id": "z"})
+    assert spec.zone("z") is spec.zones[0] and spec.line("gate") is spec.lines[0]
+    with pytest.raises(KeyError, match="camera 'cam' has no zone 'gate'"):
+        spec.zone("gate")  # a line's id is not a zone's
+    with pytest.raises(KeyError, match="camera 'cam' has no line 'nope'"):
+        spec.line("nope")
+
+
+def test_every_track_rule_says_what_its_hold_is_and_the_base_is_abstract() -> None:
+    holds = {
+        LoiteringRuleSpec(id="l", zone_id="z", dwell_s=7).hold_s,
+        IntrusionRuleSpec(id="i", zone_id="z", min_inside_s=8).hold_s,
+        FallRuleSpec(id="f", zone_id="z", lying_s=9).hold_s,
+    }
+    assert holds == {7, 8, 9}
+    with pytest.raises(TypeError, match="abstract"):
+        TrackRuleBase(id="t", zone_id="z")  # type: ignore[abstract]

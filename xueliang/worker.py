@@ -198,10 +198,9 @@ def _bytetrack(interval_s: float, keep_lost_s: float) -> Tracker:
 def _outline(camera: CameraSpec, rule: RuleSpec) -> tuple[list[tuple[float, float]], bool]:
     """The zone's polygon (closed) or the line's ends, for the snapshot."""
     if isinstance(rule, LineCrossingRuleSpec):
-        line = next(line for line in camera.lines if line.id == rule.line_id)
+        line = camera.line(rule.line_id)
         return [line.a, line.b], False
-    zone = next(zone for zone in camera.zones if zone.id == rule.zone_id)
-    return list(zone.polygon), True
+    return list(camera.zone(rule.zone_id).polygon), True
 
 
 def _caption(camera_id: str, outcome: RuleOutcome) -> str:

@@ -10,14 +10,19 @@ Optional parts of the condition (a rule without them behaves as before they exis
   calibration). The same `clear_ratio` applies to it: an active alert clears once the count or
   the density stays below its share for `clear_s`. Events carry the density whenever the area
   is known, threshold or not.
-- Growth: with `growth_people`, a sample that meets the condition raises the alert at once,
-  without waiting for `hold_s`, when count - (the smallest count sampled within the last
-  `growth_window_s`, this sample included) >= growth_people: a crowd forming fast is what
-  operators must see early. The first sample after a gap in history never counts as growth
-  (nothing to compare with). Growth only shortcuts the hold: it never overrides the cooldown,
-  and on an active alert colours still follow `levels`. Events say why the alert was raised
-  (`trigger`: "hold" or "growth"); the (at_s, count) history it needs is kept in the state,
-  trimmed to the window, and only for rules that set `growth_people`.
+- Growth: with `growth_people` and/or `growth_ratio`, a sample that meets the condition raises
+  the alert at once, without waiting for `hold_s`, when the rise over the smallest count
+  sampled within the last `growth_window_s` (this sample included) is at least growth_people,
+  and at least growth_ratio times that smallest count (both when both are set: the ratio keeps
+  a few people more in a large crowd from counting, the people count keeps 2 -> 3 from
+  counting as +50 %); from an empty zone any rise is a growth by ratio. A crowd forming fast
+  is what operators must see early. The first sample after a gap in history never counts as
+  growth (nothing to compare with). Growth only shortcuts the hold: it never overrides the
+  cooldown, and on an active alert colours still follow the levels. Events say why the alert
+  was raised (`trigger`: "hold" or "growth"); the (at_s, count) history it needs is kept in the
+  state, trimmed to the window, and only for rules that watch growth.
+- Colour: the more severe of the count's step in `levels` and, when the zone's area is known,
+  the density's step in `density_levels`; raised at once on an active alert, never lowered.
 """
 
 from __future__ import annotations
@@ -68,11 +73,18 @@ def is_more_severe(a: Level, b: Level) -> bool:
     return SEVERITY.index(a) < SEVERITY.index(b)
 
 
-def level_for(spec: CrowdRuleSpec, count: int) -> Level:
-    """The step with the largest `min_people` not above `count` (the lowest step otherwise)."""
+def level_for(spec: CrowdRuleSpec, count: int, density_per_m2: float | None = None) -> Level:
+    """The count's step with the largest `min_people` not above `count` (the lowest step
+    otherwise), raised to the density's highest step reached when the density is known."""
     steps = sorted(spec.levels, key=lambda step: step.min_people)
     reached = [step for step in steps if step.min_people <= count]
-    return (reached[-1] if reached else steps[0]).level
+    level = (reached[-1] if reached else steps[0]).level
+    if density_per_m2 is None:
+        return level
+    for dense in spec.density_levels:
+        if density_per_m2 >= dense.min_density_per_m2 and is_more_severe(dense.level, level):
+            level = dense.level
+    return level
 
 
 def step(
@@ -129,7 +141,7 @@ def _recent(
     spec: CrowdRuleSpec, history: tuple[tuple[float, int], ...], sample: Sample
 ) -> tuple[tuple[float, int], ...]:
     """The samples within the growth window, this one included (none without growth)."""
-    if spec.growth_people is None:
+    if not spec.watches_growth:
         return ()
     oldest_s = sample.at_s - spec.growth_window_s
     kept = tuple(item for item in history if oldest_s <= item[0] <= sample.at_s)
@@ -137,9 +149,15 @@ def _recent(
 
 
 def _grew(spec: CrowdRuleSpec, history: tuple[tuple[float, int], ...], count: int) -> bool:
-    if spec.growth_people is None or not history:
+    if not spec.watches_growth or not history:
         return False
-    return count - min(seen for _, seen in history) >= spec.growth_people
+    smallest = min(seen for _, seen in history)
+    rise = count - smallest
+    if rise <= 0:
+        return False
+    by_people = spec.growth_people is None or rise >= spec.growth_people
+    by_ratio = spec.growth_ratio is None or rise >= spec.growth_ratio * smallest
+    return by_people and by_ratio
 
 
 def _confirm(
@@ -149,7 +167,7 @@ def _confirm(
     if not held and not grew:
         return state, None
     trigger: Trigger = "hold" if held else "growth"
-    level = level_for(spec, sample.count)
+    level = level_for(spec, sample.count, sample.density_per_m2)
     active = replace(
         state,
         phase=Phase.ACTIVE,
@@ -175,7 +193,7 @@ def _while_active(
         return _end(spec, replace(state, peak=peak), sample)
     else:
         state = replace(state, peak=peak)
-    level = level_for(spec, count)
+    level = level_for(spec, count, sample.density_per_m2)
     raised = is_more_severe(level, state.level)
     if not raised and at_s - state.last_report_s < spec.report_interval_s:
         return state, None

@@ -21,19 +21,17 @@ from hub.contracts import FallRuleSpec
 _FORGET_S = 30.0
 
 
-class FallRunner(PresenceRunner):
+class FallRunner(PresenceRunner[FallRuleSpec]):
     def __init__(
         self, rule: FallRuleSpec, zone: Zone, fallen: ObjectFilter, people: ObjectFilter
     ) -> None:
         super().__init__(rule, zone, fallen)
-        self._fall_rule = rule
         self._people = people
         self._upright: deque[tuple[float, Detections]] = deque()
         self._verdicts: dict[int, tuple[bool, float]] = {}  # track -> (fell, last seen)
 
     def _condition(self, in_zone: Detections, frame: Frame) -> BoolArray:
-        rule = self._fall_rule
-        lying = _aspect(in_zone) >= rule.min_aspect
+        lying = _aspect(in_zone) >= self.rule.min_aspect
         fell = np.array(
             [
                 bool(is_lying) and self._fell(int(track), box, frame.at_s)
@@ -51,12 +49,12 @@ class FallRunner(PresenceRunner):
         return fell
 
     def _stood_here(self, lying: np.ndarray, at_s: float) -> bool:
-        if self._fall_rule.upright_within_s == 0:
+        if self.rule.upright_within_s == 0:
             return True
         x1, y1, x2, y2 = (float(v) for v in lying)
         height = y2 - y1
         for seen_s, upright in self._upright:
-            if at_s - seen_s > self._fall_rule.upright_within_s:
+            if at_s - seen_s > self.rule.upright_within_s:
                 continue
             feet = upright.bottom_centres()
             overlaps = (upright.xyxy[:, 2] >= x1) & (upright.xyxy[:, 0] <= x2)
@@ -67,9 +65,9 @@ class FallRunner(PresenceRunner):
 
     def _remember_upright(self, frame: Frame) -> None:
         people = self._people.apply(frame.detections, frame.width, frame.height)
-        upright = people.select(_aspect(people) < self._fall_rule.min_aspect)
+        upright = people.select(_aspect(people) < self.rule.min_aspect)
         self._upright.append((frame.at_s, upright))
-        horizon_s = frame.at_s - self._fall_rule.upright_within_s
+        horizon_s = frame.at_s - self.rule.upright_within_s
         while self._upright and self._upright[0][0] < horizon_s:
             self._upright.popleft()
         self._verdicts = {

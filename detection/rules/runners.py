@@ -4,7 +4,7 @@ pairs each event with the boxes it is about. The analyzer owns the runners of on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -20,6 +20,8 @@ from hub.contracts import (
     RuleSpec,
     TrackRule,
 )
+
+TrackRuleT = TypeVar("TrackRuleT", bound=TrackRule)
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,13 @@ class CrowdRunner:
         return [] if event is None else [RuleOutcome(self.rule, event, Detections.empty(), 0)]
 
 
-class PresenceRunner:
-    """Loitering, intrusion and falls: per-track presence in a zone."""
+class PresenceRunner(Generic[TrackRuleT]):
+    """Loitering, intrusion and falls: per-track presence in a zone. Subclasses narrow the
+    condition (`_condition`) and keep their rule's own type (`self.rule`)."""
 
-    def __init__(self, rule: TrackRule, zone: Zone, objects: ObjectFilter) -> None:
-        self.rule, self._zone, self._objects = rule, zone, objects
+    def __init__(self, rule: TrackRuleT, zone: Zone, objects: ObjectFilter) -> None:
+        self.rule: TrackRuleT = rule
+        self._zone, self._objects = zone, objects
         self._params = presence.PresenceParams.of(rule)
         self._state = presence.PresenceState()
         self.interested = False
@@ -101,7 +105,7 @@ class PresenceRunner:
         self.interested = len(in_zone) > 0
         self._state, events = presence.step(
             self._params, self._state, frame.at_s, frozenset(int(t) for t in meeting.tracks),
-            len(in_zone),
+            len(in_zone), _foot_points(meeting) if self._params.needs_positions else None,
         )  # fmt: skip
         return [self._outcome(event, in_zone, len(candidates)) for event in events]
 
@@ -116,6 +120,14 @@ class PresenceRunner:
     def finish(self, at_s: float) -> list[RuleOutcome]:
         self._state, events = presence.finish(self._params, self._state, at_s)
         return [RuleOutcome(self.rule, event, Detections.empty(), 0) for event in events]
+
+
+def _foot_points(objects: Detections) -> dict[int, tuple[float, float]]:
+    """Bottom-centre of each tracked box, in pixels (a uniform unit, unlike 0-1 coordinates)."""
+    return {
+        int(track): (float(x), float(y))
+        for track, (x, y) in zip(objects.tracks, objects.bottom_centres(), strict=True)
+    }
 
 
 class LineRunner:

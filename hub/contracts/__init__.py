@@ -23,8 +23,10 @@ from hub.contracts.common import (
     Strict,
     ZoneSpec,
 )
+from hub.contracts.places import check_zones_and_rules
 from hub.contracts.rules import (
     CrowdRuleSpec,
+    DensityLevelStep,
     FallRuleSpec,
     IntrusionRuleSpec,
     LevelStep,
@@ -105,39 +107,19 @@ class CameraSpec(Strict):
         check_zones_and_rules(self.zones, self.rules, self.lines, self.ground_calibration)
         return self
 
+    def zone(self, zone_id: str) -> ZoneSpec:
+        """The zone with this id; KeyError naming the camera and the zone otherwise."""
+        for zone in self.zones:
+            if zone.id == zone_id:
+                return zone
+        raise KeyError(f"camera {self.id!r} has no zone {zone_id!r}")
 
-def check_zones_and_rules(
-    zones: list[ZoneSpec],
-    rules: list[RuleSpec],
-    lines: list[LineSpec] | None = None,
-    ground_calibration: GroundCalibration | None = None,
-) -> None:
-    """Unique ids, every rule on a zone (or line) of the same camera, densities only on a
-    calibrated camera; ValueError says which."""
-    lines = lines or []
-    zone_ids = {zone.id for zone in zones}
-    line_ids = {line.id for line in lines}
-    if len(zone_ids) != len(zones):
-        raise ValueError("zone ids must be unique within a camera")
-    if len(line_ids) != len(lines):
-        raise ValueError("line ids must be unique within a camera")
-    if zone_ids & line_ids:
-        raise ValueError(f"zones and lines share ids: {sorted(zone_ids & line_ids)}")
-    rule_ids = [rule.id for rule in rules]
-    if len(set(rule_ids)) != len(rule_ids):
-        raise ValueError("rule ids must be unique within a camera")
-    for rule in rules:
-        if isinstance(rule, LineCrossingRuleSpec):
-            if rule.line_id not in line_ids:
-                raise ValueError(f"rule {rule.id!r} names unknown line {rule.line_id!r}")
-        elif rule.zone_id not in zone_ids:
-            raise ValueError(f"rule {rule.id!r} names unknown zone {rule.zone_id!r}")
-        density = isinstance(rule, CrowdRuleSpec) and rule.min_density_per_m2 is not None
-        if density and ground_calibration is None:
-            raise ValueError(
-                f"rule {rule.id!r} sets min_density_per_m2, which needs the camera's"
-                " ground_calibration (4 image points and their ground positions in metres)"
-            )
+    def line(self, line_id: str) -> LineSpec:
+        """The line with this id; KeyError naming the camera and the line otherwise."""
+        for line in self.lines:
+            if line.id == line_id:
+                return line
+        raise KeyError(f"camera {self.id!r} has no line {line_id!r}")
 
 
 class Box(Strict):
@@ -257,10 +239,9 @@ class Heartbeat(Strict):
 __all__ = [
     "STREAM_ALERTS", "STREAM_CAMERA_HEALTH", "STREAM_HEARTBEATS", "Alert", "AlertKind",
     "AlertStatus", "Box", "CameraHealth", "CameraSpec", "CameraState", "CrowdRuleSpec",
-    "DetectionSummary", "FallRuleSpec", "GeoPoint", "GroundCalibration", "GroundPoint",
-    "Heartbeat", "Identifier",
-    "IntrusionRuleSpec", "Level", "LevelStep", "LineCounts", "LineCrossingRuleSpec", "LineSpec",
-    "LoiteringRuleSpec", "RelativePoint", "RuleBase", "RuleSpec", "SamplingSpec", "Schedule",
-    "ScheduleWindow", "Strict", "TrackRule", "ZoneRule", "ZoneSpec", "alert_id",
-    "check_zones_and_rules", "needs_tracking", "place_of",
+    "DensityLevelStep", "DetectionSummary", "FallRuleSpec", "GeoPoint", "GroundCalibration",
+    "GroundPoint", "Heartbeat", "Identifier", "IntrusionRuleSpec", "Level", "LevelStep",
+    "LineCounts", "LineCrossingRuleSpec", "LineSpec", "LoiteringRuleSpec", "RelativePoint",
+    "RuleBase", "RuleSpec", "SamplingSpec", "Schedule", "ScheduleWindow", "Strict", "TrackRule",
+    "ZoneRule", "ZoneSpec", "alert_id", "check_zones_and_rules", "needs_tracking", "place_of",
 ]

@@ -7,52 +7,13 @@ told apart by `kind` (a rule without `kind` is a crowd-gathering rule, as before
 
 from __future__ import annotations
 
-import re
+from abc import ABC, abstractmethod
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Discriminator, Field, Tag, field_validator
+from pydantic import Discriminator, Field, Tag
 
 from hub.contracts.common import Identifier, Level, RelativePolygon, Strict
-
-_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
-class ScheduleWindow(Strict):
-    """Armed from `start` to `end` local time on `days` (1 Monday .. 7 Sunday, ISO).
-
-    A window whose end is not after its start runs past midnight into the next day (22:00-06:00
-    armed on Monday covers Monday night until Tuesday 06:00); start equal to end is the whole day.
-    """
-
-    days: list[Annotated[int, Field(ge=1, le=7)]] = Field(
-        default_factory=lambda: [1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7
-    )
-    start: str = Field(default="00:00", description="HH:MM, local time")
-    end: str = Field(default="00:00", description="HH:MM, local time")
-
-    @field_validator("start", "end")
-    @classmethod
-    def _is_hh_mm(cls, value: str) -> str:
-        if not _HH_MM.match(value):
-            raise ValueError(f"{value!r} is not a time of day as HH:MM (00:00-23:59)")
-        return value
-
-
-class Schedule(Strict):
-    """When a rule is armed (布防时间); outside every window it reports nothing."""
-
-    timezone: str = Field(default="Asia/Shanghai", description="IANA name, e.g. Asia/Shanghai")
-    windows: list[ScheduleWindow] = Field(min_length=1, max_length=16)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r} (use an IANA name)") from None
-        return value
+from hub.contracts.schedule import Schedule, ScheduleWindow
 
 
 class RuleBase(Strict):
@@ -83,12 +44,30 @@ class LevelStep(Strict):
     level: Level = Field(description="... the alert has at least this colour")
 
 
+class DensityLevelStep(Strict):
+    min_density_per_m2: float = Field(
+        gt=0, le=100, description="From this many people per m² of zone ..."
+    )
+    level: Level = Field(description="... the alert has at least this colour")
+
+
+def _reference_density_levels() -> list[DensityLevelStep]:
+    # anchors-governance.md 6.2 (crowd gathering defaults): orange at D >= 2 p/m², red at
+    # D >= 4 p/m²; 6.3: 2 p/m² slows walking, ~3.6 brings involuntary contact.
+    return [
+        DensityLevelStep(min_density_per_m2=2.0, level=Level.ORANGE),
+        DensityLevelStep(min_density_per_m2=4.0, level=Level.RED),
+    ]
+
+
 class CrowdRuleSpec(RuleBase):
     """Crowd gathering: at least `min_people` in the zone for `hold_s`, cleared with hysteresis.
 
     Optional: `min_density_per_m2` also asks for that many people per m² of the zone's ground
-    area (the camera needs a `ground_calibration`); `growth_people` raises at once, without
-    waiting for `hold_s`, when the count rose that much within `growth_window_s`.
+    area (the camera needs a `ground_calibration`); `growth_people` and `growth_ratio` raise at
+    once, without waiting for `hold_s`, when the count rose that much (people, or a share of
+    the smallest count) within `growth_window_s` (both, when both are set). The colour is the
+    more severe of `levels` (by count) and, where the zone's area is known, `density_levels`.
     """
 
     kind: Literal["crowd_gathering"] = "crowd_gathering"
@@ -110,6 +89,12 @@ class CrowdRuleSpec(RuleBase):
         min_length=1,
         description="Colour by size; the highest step reached wins",
     )
+    density_levels: list[DensityLevelStep] = Field(
+        default_factory=_reference_density_levels,
+        max_length=16,
+        description="Colour by people per m² on a calibrated camera (the count's colour when"
+        " more severe wins); [] colours by count only",
+    )
     min_density_per_m2: float | None = Field(
         default=None, gt=0, le=100,
         description="Also needs this many people per m² of zone (2: crowded, 4: dangerous)",
@@ -118,17 +103,31 @@ class CrowdRuleSpec(RuleBase):
         default=None, ge=1, le=10_000,
         description="Raise at once when the count rose this much within growth_window_s",
     )
-    growth_window_s: float = Field(default=10.0, gt=0, le=3600)
+    growth_ratio: float | None = Field(
+        default=None, gt=0, le=100,
+        description="Raise at once when the count rose by this share of the smallest count"
+        " within growth_window_s (0.5: by 50 %; the reference's red is 50 % in 60 s)",
+    )
+    growth_window_s: float = Field(
+        default=10.0, gt=0, le=3600, description="Growth is measured over this many seconds"
+    )
 
     @property
     def clear_below(self) -> float:
         return self.clear_ratio * self.min_people
 
+    @property
+    def watches_growth(self) -> bool:
+        return self.growth_people is not None or self.growth_ratio is not None
 
-class TrackRuleBase(RuleBase):
+
+class TrackRuleBase(RuleBase, ABC):
     """A rule about one tracked object at a time: it holds for `hold_s`, then alerts once per
     track, re-reports every `report_interval_s`, and ends when the track is gone from the zone
-    for more than `miss_tolerance_s`."""
+    for more than `miss_tolerance_s`.
+
+    Abstract: each kind names its hold in its vendors' words (`dwell_s`, `min_inside_s`,
+    `lying_s`) and says which one `hold_s` is; the base cannot be instantiated."""
 
     zone_id: Identifier
     miss_tolerance_s: float = Field(
@@ -140,18 +139,31 @@ class TrackRuleBase(RuleBase):
     level: Level = Field(default=Level.YELLOW)
 
     @property
+    @abstractmethod
     def hold_s(self) -> float:
-        raise NotImplementedError
+        """How long the condition must hold on one track before it alerts."""
 
 
 class LoiteringRuleSpec(TrackRuleBase):
-    """徘徊: the same tracked person inside the zone for `dwell_s` or longer."""
+    """徘徊: the same tracked person inside the zone for `dwell_s` or longer.
+
+    With `max_displacement_ratio` (the reference's path-length/displacement ratio, section 6.2),
+    also only while the person's foot point went nowhere over the last `dwell_s`: its net
+    displacement is at most that share of the path it walked. Someone waiting, pacing or
+    circling scores near 0; someone walking through, however slowly, near 1."""
 
     kind: Literal["loitering"] = "loitering"
     dwell_s: float = Field(
         default=60.0, gt=0, le=86_400, description="60 s for schools and ATMs, 180 s for squares"
     )
-    miss_tolerance_s: float = Field(default=10.0, ge=0, le=600)
+    miss_tolerance_s: float = Field(
+        default=10.0, ge=0, le=600, description="Gaps this long keep the track's time running"
+    )
+    max_displacement_ratio: float | None = Field(
+        default=None, gt=0, le=1,
+        description="Net displacement / path length of the foot point over the last dwell_s"
+        " at most this (0.5 tells lingering from walking through); unset: off",
+    )
 
     @property
     def hold_s(self) -> float:
@@ -237,7 +249,7 @@ def needs_tracking(rule: RuleSpec) -> bool:
 
 
 __all__ = [
-    "CrowdRuleSpec", "FallRuleSpec", "IntrusionRuleSpec", "LevelStep", "LineCrossingRuleSpec",
-    "LoiteringRuleSpec", "RuleBase", "RuleSpec", "Schedule", "ScheduleWindow", "TrackRule",
-    "TrackRuleBase", "ZoneRule", "needs_tracking", "place_of",
+    "CrowdRuleSpec", "DensityLevelStep", "FallRuleSpec", "IntrusionRuleSpec", "LevelStep",
+    "LineCrossingRuleSpec", "LoiteringRuleSpec", "RuleBase", "RuleSpec", "Schedule",
+    "ScheduleWindow", "TrackRule", "TrackRuleBase", "ZoneRule", "needs_tracking", "place_of",
 ]

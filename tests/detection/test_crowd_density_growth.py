@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from detection.analyzer import CameraAnalyzer
 from detection.detections import ClassMap, Detections
@@ -140,9 +141,10 @@ def test_history_is_trimmed_to_the_window_and_kept_only_for_growth_rules() -> No
 
 @given(st.lists(st.integers(min_value=0, max_value=15), max_size=60))
 def test_a_known_area_alone_changes_no_event(counts: list[int]) -> None:
-    """Without the new options the rule behaves as before; an area only adds densities."""
-    plain = run(spec(), counts)
-    with_area = run(spec(), counts, area_m2=2.5)
+    """Without the new options (density colours off) the rule behaves as before; an area only
+    adds densities. With density colours, see tests/detection/test_crowd_levels.py."""
+    plain = run(spec(density_levels=[]), counts)
+    with_area = run(spec(density_levels=[]), counts, area_m2=2.5)
     assert [e[:4] for e in with_area] == [e[:4] for e in plain]
     assert all(e[4] is None and e[5] == "hold" for e in plain)
 
@@ -186,7 +188,18 @@ def test_a_density_rule_on_a_zone_past_the_horizon_is_refused() -> None:
               "ground_m": [[0, 0], [10, 0], [10, 20], [0, 20]]}  # fmt: skip
     whole_frame = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
     rule = {"id": "r", "zone_id": "z", "min_density_per_m2": 1.0}
+    # Refused where it is written (the hub answers 422), vertices 1 and 2 being in the sky ...
+    with pytest.raises(ValidationError, match=r"zone 'z' \(vertices 1, 2\) reaches past the"):
+        camera(rule, whole_frame, tilted)
+    # ... and by the worker, should such a spec reach it anyway.
+    unchecked = camera({"id": "r", "zone_id": "z"}, whole_frame, tilted)
+    unchecked = unchecked.model_copy(
+        update={"rules": [CrowdRuleSpec.model_validate(rule)]}  # model_copy skips validation
+    )
     with pytest.raises(RuleConfigError, match="zone 'z' has no known ground area"):
-        CameraAnalyzer(camera(rule, whole_frame, tilted), CLASSES)
+        CameraAnalyzer(unchecked, CLASSES)
     # Without a density threshold the rule runs; its events just carry no density.
     CameraAnalyzer(camera({"id": "r", "zone_id": "z"}, whole_frame, tilted), CLASSES)
+    # Below the horizon (y = 0.15) the same density rule is accepted and measured.
+    below = [[0.0, 0.3], [1.0, 0.3], [1.0, 1.0], [0.0, 1.0]]
+    CameraAnalyzer(camera(rule, below, tilted), CLASSES)

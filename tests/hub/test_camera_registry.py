@@ -7,8 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hub.camera_models import CameraRecord
-from hub.camera_registry import CameraExistsError, CameraRegistry, StaleRevisionError
-from hub.contracts import GeoPoint
+from hub.camera_registry import (
+    CameraExistsError,
+    CameraRegistry,
+    StaleRevisionError,
+    StoredCamera,
+)
+from hub.contracts import GeoPoint, GroundCalibration
 from hub.store import AlertStore
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -47,5 +52,22 @@ async def test_registry_lifecycle(database_url: str) -> None:
         assert spec.url == "rtsp://10.0.0.5/main" and spec.username == "admin"
         assert await registry.remove("cam-1") and not await registry.remove("cam-1")
         assert await registry.get("cam-1") is None
+    finally:
+        await store.close()
+
+
+async def test_the_calibration_is_stored_and_reaches_the_workers_spec(database_url: str) -> None:
+    calibration = GroundCalibration(
+        image=[(0, 0.5), (1, 0.5), (1, 1), (0, 1)], ground_m=[(0, 10), (20, 10), (20, 0), (0, 0)]
+    )
+    store = await AlertStore.open(database_url)
+    registry = CameraRegistry(store.engine)
+    try:
+        await registry.add(record(ground_calibration=calibration), None, None, T0)
+        fetched = await registry.get("cam-1")
+        assert isinstance(fetched, StoredCamera)
+        assert fetched.record.ground_calibration == calibration
+        assert fetched.spec().ground_calibration == calibration
+        assert fetched.public().ground_calibration == calibration
     finally:
         await store.close()

@@ -190,3 +190,86 @@ async def test_a_password_needs_the_secret_key(tmp_path: Path) -> None:
             assert refused.status_code == 503 and "XUELIANG_SECRET_KEY" in refused.text
             no_password = {k: v for k, v in CAMERA.items() if k != "password"}
             assert (await admin.post("/api/cameras", json=no_password)).status_code == 201
+
+
+# The bottom half of the image is 20 m x 10 m of pavement (see tests/test_ground_calibration.py).
+CALIBRATION = {
+    "image": [[0.0, 0.5], [1.0, 0.5], [1.0, 1.0], [0.0, 1.0]],
+    "ground_m": [[0.0, 10.0], [20.0, 10.0], [20.0, 0.0], [0.0, 0.0]],
+}
+DENSE_RULE = {"id": "dense", "zone_id": "z", "min_people": 5, "min_density_per_m2": 2}
+
+
+def _messages(response: httpx.Response) -> str:
+    return " ".join(item["msg"] for item in response.json()["detail"])
+
+
+async def test_a_density_rule_needs_the_cameras_ground_calibration(hub: Hub) -> None:
+    async with client(hub) as integrator:
+        refused = await integrator.post("/api/cameras", json=CAMERA | {"rules": [DENSE_RULE]})
+        assert refused.status_code == 422, refused.text
+        assert "'dense' sets min_density_per_m2, which needs the camera's ground_calibration" in (
+            _messages(refused)
+        )
+        assert (await integrator.get("/api/cameras")).json() == []
+        calibrated = CAMERA | {"rules": [DENSE_RULE], "ground_calibration": CALIBRATION}
+        created = await integrator.post("/api/cameras", json=calibrated)
+        assert created.status_code == 201, created.text
+        assert created.json()["ground_calibration"] == CALIBRATION
+        assert (await integrator.get("/api/cameras/plaza-east")).json() == created.json()
+    async with client(hub, WORKER) as worker:
+        [spec] = (await worker.get("/api/fleet")).json()
+    assert spec["ground_calibration"] == CALIBRATION  # what the worker runs measures areas
+    assert spec["rules"][0]["min_density_per_m2"] == 2
+
+
+async def test_updates_set_keep_and_clear_the_ground_calibration(hub: Hub) -> None:
+    async with client(hub) as integrator:
+        await integrator.post("/api/cameras", json=CAMERA)
+        url = "/api/cameras/plaza-east"
+        # A density rule on a camera without a calibration: refused, nothing changes.
+        refused = await integrator.patch(url, json={"rules": [DENSE_RULE]})
+        assert refused.status_code == 422 and "ground_calibration" in _messages(refused)
+        # Calibration and rule in one change: accepted.
+        both = await integrator.patch(
+            url, json={"ground_calibration": CALIBRATION, "rules": [DENSE_RULE]}
+        )
+        assert both.status_code == 200, both.text
+        assert both.json()["ground_calibration"] == CALIBRATION and both.json()["revision"] == 1
+        # A change that leaves the field out keeps it.
+        renamed = await integrator.patch(url, json={"name": "Plaza east gate"})
+        assert renamed.json()["ground_calibration"] == CALIBRATION
+        # Clearing it under the density rule is refused; with the rule gone it is cleared.
+        orphaned = await integrator.patch(url, json={"ground_calibration": None})
+        assert orphaned.status_code == 422 and "min_density_per_m2" in _messages(orphaned)
+        assert (await integrator.get(url)).json()["ground_calibration"] == CALIBRATION
+        cleared = await integrator.patch(
+            url, json={"ground_calibration": None, "rules": CAMERA["rules"]}
+        )
+        assert cleared.status_code == 200 and cleared.json()["ground_calibration"] is None
+        # A calibration whose points fold over is refused with what to fix.
+        folded = CALIBRATION | {"ground_m": [[0, 10], [20, 10], [0, 0], [20, 0]]}
+        bad = await integrator.patch(url, json={"ground_calibration": folded})
+        assert bad.status_code == 422 and "different orders" in _messages(bad)
+    async with client(hub, WORKER) as worker:
+        [spec] = (await worker.get("/api/fleet")).json()
+    assert spec["ground_calibration"] is None
+
+
+async def test_a_density_zone_past_the_horizon_is_refused_with_what_to_fix(hub: Hub) -> None:
+    # A road seen in perspective: the horizon crosses the image at y = 0.15.
+    road = {
+        "image": [[0.2, 0.9], [0.8, 0.9], [0.6, 0.4], [0.4, 0.4]],
+        "ground_m": [[0, 0], [10, 0], [10, 20], [0, 20]],
+    }
+    whole_view = [{"id": "z", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}]
+    body = CAMERA | {"zones": whole_view, "rules": [DENSE_RULE], "ground_calibration": road}
+    async with client(hub) as integrator:
+        refused = await integrator.post("/api/cameras", json=body)
+        assert refused.status_code == 422, refused.text
+        assert "zone 'z' (vertices 1, 2) reaches past the ground_calibration's horizon" in (
+            _messages(refused)
+        )
+        below = [{"id": "z", "polygon": [[0, 0.3], [1, 0.3], [1, 1], [0, 1]]}]
+        accepted = await integrator.post("/api/cameras", json=body | {"zones": below})
+        assert accepted.status_code == 201, accepted.text
