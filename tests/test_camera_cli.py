@@ -83,3 +83,31 @@ async def test_refusals_are_one_clear_line(
     assert code == 2 and "401" in err
     code, _, err = await cli(capsys, monkeypatch, "--hub", "http://127.0.0.1:9", "list")
     assert code == 2 and "cannot reach the hub" in err
+
+
+RULES_YAML = """
+ground_calibration:
+  image: [[0.0, 0.5], [1.0, 0.5], [1.0, 1.0], [0.0, 1.0]]
+  ground_m: [[0.0, 10.0], [20.0, 10.0], [20.0, 0.0], [0.0, 0.0]]
+zones:
+  - {id: pavement, polygon: [[0.0, 0.6], [1.0, 0.6], [1.0, 1.0], [0.0, 1.0]]}
+rules:
+  - {id: dense, zone_id: pavement, min_people: 5, min_density_per_m2: 2}
+"""
+
+
+async def test_a_rules_file_brings_the_ground_calibration_a_density_rule_needs(
+    hub: Hub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES_YAML, encoding="utf-8")
+    base = ["add", "--rtsp", "rtsp://127.0.0.1:8554/p", "--lat", "30.6", "--lon", "104.0"]
+    code, out, err = await cli(capsys, monkeypatch, *base, "--id", "plaza", "--rules", str(rules))
+    assert code == 0, err
+    added = json.loads(out)
+    assert added["ground_calibration"]["ground_m"][1] == [20.0, 10.0]
+    assert added["rules"][0]["min_density_per_m2"] == 2
+    rules.write_text(RULES_YAML.split("zones:")[0].replace("ground_calibration", "calibration"))
+    code, _, err = await cli(capsys, monkeypatch, *base, "--id", "other", "--rules", str(rules))
+    assert code == 2 and "ground_calibration" in err and err.count("\n") == 1

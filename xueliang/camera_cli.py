@@ -84,7 +84,7 @@ def _placement_arguments(parser: argparse.ArgumentParser, required: bool) -> Non
     parser.add_argument("--tag", action="append", help="repeat for several")
     parser.add_argument(
         "--rules", type=Path,
-        help="YAML with `zones:`, `lines:`, `rules:` and `sampling:` for the camera",
+        help="YAML with `zones:`, `lines:`, `rules:`, `sampling:` and `ground_calibration:`",
     )
 
 
@@ -162,13 +162,18 @@ def _placement(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
+RULES_FILE_KEYS = frozenset({"zones", "lines", "rules", "sampling", "ground_calibration"})
+
+
 def _rules_file(path: Path) -> dict[str, Any]:
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise HubCallError(f"cannot read {path}: {error}") from None
-    if not isinstance(loaded, dict) or not set(loaded) <= {"zones", "lines", "rules", "sampling"}:
-        raise HubCallError(f"{path}: expected a mapping with zones, lines, rules and sampling only")
+    if not isinstance(loaded, dict) or not set(loaded) <= RULES_FILE_KEYS:
+        raise HubCallError(
+            f"{path}: expected a mapping with {', '.join(sorted(RULES_FILE_KEYS))} only"
+        )
     return loaded
 
 
