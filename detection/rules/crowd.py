@@ -22,7 +22,8 @@ Optional parts of the condition (a rule without them behaves as before they exis
   was raised (`trigger`: "hold" or "growth"); the (at_s, count) history it needs is kept in the
   state, trimmed to the window, and only for rules that watch growth.
 - Colour: the more severe of the count's step in `levels` and, when the zone's area is known,
-  the density's step in `density_levels`; raised at once on an active alert, never lowered.
+  the density's step in `density_levels`, and `growth_level` for an alert a growth raised;
+  raised at once on an active alert, never lowered.
 """
 
 from __future__ import annotations
@@ -168,6 +169,8 @@ def _confirm(
         return state, None
     trigger: Trigger = "hold" if held else "growth"
     level = level_for(spec, sample.count, sample.density_per_m2)
+    if trigger == "growth" and spec.growth_level and is_more_severe(spec.growth_level, level):
+        level = spec.growth_level  # a crowd forming fast is the reference's red case
     active = replace(
         state,
         phase=Phase.ACTIVE,

@@ -111,6 +111,11 @@ class CrowdRuleSpec(RuleBase):
     growth_window_s: float = Field(
         default=10.0, gt=0, le=3600, description="Growth is measured over this many seconds"
     )
+    growth_level: Level | None = Field(
+        default=None,
+        description="At least this colour for an alert a growth raised (the reference: red for"
+        " +50 % in 60 s); None: the colour follows size and density only",
+    )
 
     @property
     def clear_below(self) -> float:

@@ -95,3 +95,29 @@ def test_growth_only_ever_raises_the_first_alert_earlier(counts: list[int], rati
             at_s = int(event[1])
             window = counts[max(0, at_s - 5) : at_s + 1]
             assert event[3] - min(window) >= ratio * min(window) and event[3] > min(window)
+
+
+@pytest.mark.parametrize(
+    ("growth_level", "counts", "expected"),
+    [
+        # A growth raises the alert straight to the growth colour ...
+        ("red", [6, 6, 9], "red"),
+        # ... unless its size already says more (never lower than the size's colour).
+        ("yellow", [40, 50, 60], "red"),
+        # Without growth_level, the colour is the size's.
+        (None, [6, 6, 9], "blue"),
+        # A hold-raised alert keeps the size's colour, growth_level or not.
+        ("red", [6] * 31, "blue"),
+    ],
+)
+def test_an_alert_raised_by_growth_takes_the_growth_colour(
+    growth_level: str | None, counts: list[int], expected: str
+) -> None:
+    levels = [{"min_people": 1, "level": "blue"}, {"min_people": 50, "level": "red"}]
+    rule = spec(**HALF, growth_level=growth_level, levels=levels)
+    state, started = crowd.CrowdState(), None
+    for at_s, count in enumerate(counts):
+        state, event = crowd.step(rule, state, at_s, count)
+        started = started or event
+    assert started is not None and started.type == "started"
+    assert started.level.value == expected
