@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Path, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Response
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr, ValidationError
 
@@ -46,6 +46,7 @@ Integrator = Annotated[Role, Depends(require_roles(Role.INTEGRATOR))]
 Worker = Annotated[Role, Depends(require_roles(Role.WORKER))]
 CameraId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 RESERVED_IDS = frozenset({"health", "probe", "discover"})  # sibling routes under /api/cameras/
+IfMatch = Annotated[str | None, Header(max_length=32, description="Expected revision")]
 _STATUS = {"timeout": 504, "unreachable": 502, "no_frame": 502, "invalid_response": 502}
 
 
@@ -180,8 +181,13 @@ def add_camera_routes(app: FastAPI, service: CameraService) -> None:
         return (await service.known(camera_id)).public()
 
     @app.patch("/api/cameras/{camera_id}", response_model=CameraPublic)
-    async def change(camera_id: CameraId, body: CameraUpdate, _who: Integrator) -> CameraPublic:
+    async def change(
+        camera_id: CameraId, body: CameraUpdate, _who: Integrator, if_match: IfMatch = None
+    ) -> CameraPublic:
+        """`If-Match: "<revision>"` (optional): refused with 409 unless the camera is still at
+        that revision, so an editor that read it earlier cannot overwrite a newer change."""
         current = await service.known(camera_id)
+        _check_revision(if_match, current.revision)
         stored = await _apply(service, current, body)
         log.info("camera %s changed (revision %d)", camera_id, stored.revision)
         return stored.public()
@@ -205,6 +211,18 @@ def add_camera_routes(app: FastAPI, service: CameraService) -> None:
     async def fleet(_who: Worker) -> list[CameraSpec]:
         """Enabled cameras as workers run them; passwords stay sealed."""
         return [camera.spec() for camera in await service.registry.list(enabled=True)]
+
+
+def _check_revision(if_match: str | None, revision: int) -> None:
+    if if_match is None or if_match.strip() == "*":
+        return
+    wanted = if_match.strip().removeprefix("W/").strip('"')
+    if not wanted.isdigit():
+        raise HTTPException(400, 'If-Match must be a camera revision, e.g. "3"')
+    if int(wanted) != revision:
+        raise HTTPException(
+            409, f"the camera changed since revision {wanted} (now {revision}): read it again"
+        )
 
 
 async def _apply(service: CameraService, current: StoredCamera, body: CameraUpdate) -> StoredCamera:
