@@ -1,5 +1,11 @@
 # One image for both roles: `docker run IMAGE hub` and `docker run IMAGE worker --config ...`.
 # See docker-compose.yml for production mode. Model weights are not baked in: mount models/.
+# The console's map library (Leaflet) comes from npm, pinned by web/package-lock.json.
+FROM node:20-bookworm-slim AS web
+WORKDIR /build/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -25,6 +31,9 @@ COPY cameras ./cameras
 COPY detection ./detection
 COPY hub ./hub
 COPY web ./web
+COPY --from=web /build/web/node_modules/leaflet/dist/leaflet.js \
+     /build/web/node_modules/leaflet/dist/leaflet.css ./web/static/vendor/leaflet/
+COPY --from=web /build/web/node_modules/leaflet/dist/images ./web/static/vendor/leaflet/images
 COPY xueliang ./xueliang
 RUN pip install '.[all]'
 

@@ -1,4 +1,5 @@
-"""The operator page: static files (no build step, no CDN) served by the hub."""
+"""The operator page: static files served by the hub, no CDN. Their one build step copies the
+map library (Leaflet, from npm) into static/vendor/ (scripts/build_web.sh)."""
 
 from pathlib import Path
 
