@@ -145,6 +145,14 @@ class VideoReader:
     def frames(self, keep: Any = None, stop: Any = None) -> Iterator[DecodedFrame]:
         """Decoded frames in stream order; `keep(FrameInfo) -> bool` skips pixel conversion;
         `stop() -> bool`, asked at every packet, ends the frames early."""
+        for frame, info in self.native_frames(stop):
+            if keep is not None and not keep(info):
+                continue
+            yield DecodedFrame(info.pts_s, frame.to_ndarray(format="bgr24"), info.is_keyframe)
+
+    def native_frames(self, stop: Any = None) -> Iterator[tuple[Any, FrameInfo]]:
+        """PyAV's own frames (YUV, with pts and time base), unconverted: what aiortc encodes
+        for the live view, opaque to everyone else."""
         index = 0
         bad_in_a_row = 0
         for packet in self._demux():
@@ -167,10 +175,7 @@ class VideoReader:
             for frame in decoded:
                 pts_s = float(frame.time) if frame.time is not None else index / self.fps
                 index += 1
-                info = FrameInfo(pts_s, bool(frame.key_frame))
-                if keep is not None and not keep(info):
-                    continue
-                yield DecodedFrame(pts_s, frame.to_ndarray(format="bgr24"), info.is_keyframe)
+                yield frame, FrameInfo(pts_s, bool(frame.key_frame))
 
     def _demux(self) -> Iterator[Any]:
         failure: VideoError | None = None

@@ -6,6 +6,7 @@ and the video decoder; tests may pass their own.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -46,6 +47,17 @@ class Credentials:
         return f"Credentials(username={self.username!r}, password=***)"
 
 
+class LiveStream(Protocol):
+    """One open upstream connection to a camera's video. Blocking: read it from a thread."""
+
+    def frames(self, stop: Callable[[], bool]) -> Iterator[object]:
+        """Decoded frames as the WebRTC adapter sends them (opaque to the hub), until the stream
+        ends or `stop()`; raises CameraAccessError (safe to log) when the stream fails."""
+
+    def close(self) -> None:
+        """Let go of the camera (called by the thread that read the frames)."""
+
+
 class CameraGateway(Protocol):
     async def check_stream_url(self, url: str) -> None:
         """Raise CameraAccessError("refused_destination") unless the URL may be opened."""
@@ -65,3 +77,7 @@ class CameraGateway(Protocol):
         self, endpoint: OnvifEndpoint, credentials: Credentials, preset_token: str
     ) -> None:
         """Send a PTZ camera to a preset (of the endpoint's profile)."""
+
+    async def open_live(self, stream_url: str, credentials: Credentials) -> LiveStream:
+        """Check the URL against the camera networks and open the stream for the live view;
+        raises CameraAccessError (safe to show) when it cannot be opened."""

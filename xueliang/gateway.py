@@ -4,7 +4,7 @@ and the decoder. It lives in the composition root because the hub must not impor
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 import cv2
@@ -19,7 +19,7 @@ from cameras.netguard import (
 )
 from cameras.onvif import goto_preset, probe_device
 from cameras.onvif_model import OnvifDevice, OnvifError
-from cameras.pyav import VideoError, open_video
+from cameras.pyav import VideoError, VideoReader, open_video
 from cameras.snapshot import fetch_snapshot
 from cameras.urls import with_credentials
 from hub.camera_models import (
@@ -30,7 +30,7 @@ from hub.camera_models import (
     PtzPreset,
     StreamProfile,
 )
-from hub.gateway import CameraAccessError, Credentials, Reason
+from hub.gateway import CameraAccessError, Credentials, LiveStream, Reason
 
 SNAPSHOT_QUALITY = 85
 
@@ -143,11 +143,39 @@ class CameraAccess:
             raise CameraAccessError("no_frame", "the frame could not be encoded as JPEG")
         return bytes(encoded.tobytes())
 
+    async def open_live(self, stream_url: str, credentials: Credentials) -> LiveStream:
+        await self._checked(stream_url, STREAM_SCHEMES)
+        url = with_credentials(stream_url, credentials.username, credentials.password)
+        return LiveReader(await asyncio.to_thread(self._open_live, url))
+
+    def _open_live(self, url: str) -> VideoReader:
+        try:
+            return open_video(url, open_timeout_s=self.timeout_s, read_timeout_s=self.timeout_s)
+        except VideoError as error:  # already redacted
+            raise CameraAccessError(_access_reason(error), str(error)) from None
+
     async def _checked(self, url: str, schemes: frozenset[str]) -> None:
         try:
             await check_destination(url, schemes, self.policy)
         except DestinationRefused as error:
             raise CameraAccessError("refused_destination", str(error)) from None
+
+
+class LiveReader:
+    """The live view's upstream: every frame, in PyAV's own form (aiortc encodes it as is)."""
+
+    def __init__(self, reader: VideoReader) -> None:
+        self._reader = reader
+
+    def frames(self, stop: Callable[[], bool]) -> Iterator[object]:
+        try:
+            for frame, _info in self._reader.native_frames(stop):
+                yield frame
+        except VideoError as error:  # already redacted
+            raise CameraAccessError(_access_reason(error), str(error)) from None
+
+    def close(self) -> None:
+        self._reader.close()
 
 
 def _access_reason(error: VideoError) -> Reason:
