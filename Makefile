@@ -8,13 +8,14 @@ BIN := $(VENV)/bin
 PYTHON_ANY := $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint weights footage clean distclean
+.PHONY: help setup demo test lint accuracy weights footage clean distclean
 
 help:
 	@echo "make demo      set up, then run the embedded demo (hub + worker in one process)"
 	@echo "make test      set up, lint (ruff, mypy, import-linter), then run pytest"
 	@echo "make setup     create .venv/, install system packages, the project, weights, footage"
 	@echo "make lint      ruff check, mypy, lint-imports"
+	@echo "make accuracy  people counts against counts by eye, alert precision and recall (bench/accuracy.py)"
 	@echo "make weights   fetch or verify the offline default model (models/manifest.toml)"
 	@echo "make footage   fetch vtest.avi into .cache/footage/"
 	@echo "make clean     remove caches and build outputs (keeps .venv/, weights, footage)"
@@ -34,6 +35,9 @@ lint: setup
 # pytest's exit status passes through unchanged: "no tests collected" (5) fails the build.
 test: lint
 	$(BIN)/python -m pytest
+
+accuracy: setup
+	$(BIN)/python bench/accuracy.py
 
 weights:
 	$(PYTHON_ANY) scripts/fetch_weights.py
