@@ -34,6 +34,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")  # as our adapter does: the network i
 
 from bench.record import emit, stamp  # noqa: E402
 from cameras.pyav import open_video  # noqa: E402
+from detection.backends.torch_pipeline import NMS_IOU  # noqa: E402
 from detection.backends.ultralytics import UltralyticsDetector  # noqa: E402
 from detection.rules.filters import ObjectFilter  # noqa: E402
 from detection.weights import load_manifest, resolve  # noqa: E402
@@ -86,10 +87,10 @@ def present_models(name: str | None) -> list[str]:
 
 
 def count_errors(
-    model_name: str, counts: list[HandCount], frames: dict[int, Image]
+    model_name: str, counts: list[HandCount], frames: dict[int, Image], nms_iou: float = NMS_IOU
 ) -> dict[str, Any]:
     """Count error of one model (model minus eye): MAE, bias, and the per-frame table."""
-    detector = UltralyticsDetector(resolve(MODELS, model_name))
+    detector = UltralyticsDetector(resolve(MODELS, model_name), nms_iou=nms_iou)
     crowd = ObjectFilter.for_rule(default_camera("unused").rules[0], detector.class_map)
     errors: list[int] = []
     table: list[list[int]] = []  # [frame index, by eye, by the model]
@@ -182,6 +183,10 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=FULL, help="the counted footage")
     parser.add_argument("--scenarios", help="comma-separated names (default: all)")
     parser.add_argument("--skip-alerts", action="store_true")
+    parser.add_argument(
+        "--nms-iou", type=lambda text: [float(v) for v in text.split(",")], default=[],
+        help=f"also count at these NMS overlaps, comma-separated (the detectors use {NMS_IOU})",
+    )
     parser.add_argument("--record", type=Path, help="also write the JSON result to this file")
     args = parser.parse_args()
 
@@ -194,6 +199,11 @@ def main() -> None:
     result: dict[str, Any] = {"bench": "accuracy", **stamp(), "video": args.video.name}
     result["models"] = {name: count_errors(name, counts, frames)
                         for name in present_models(args.model)}
+    if args.nms_iou:  # the same frames at other NMS overlaps: what merging boxes buys
+        result["nms_iou"] = {
+            name: {str(iou): count_errors(name, counts, frames, iou) for iou in args.nms_iou}
+            for name in present_models(args.model)
+        }
     if not args.skip_alerts:
         result["alerts"] = alert_scores(names)
     emit(result, args.record)

@@ -25,7 +25,14 @@ from detection.detections import ClassMap, Detections
 
 Image = np.ndarray[Any, Any]
 PAD_VALUE = 114  # ultralytics' LetterBox grey, so both paths see the same borders
-IOU_THRESHOLD = 0.7  # ultralytics' predict default
+NMS_IOU = 0.7  # ultralytics' predict default
+
+
+def check_nms_iou(nms_iou: float) -> None:
+    """Boxes overlapping more than this are one object. Lower merges a person's duplicate boxes
+    but also two people standing close: a crowd's count falls first."""
+    if not 0.05 <= nms_iou <= 0.95:
+        raise ValueError(f"nms_iou must be between 0.05 and 0.95, not {nms_iou}")
 
 
 @dataclass(frozen=True)
@@ -115,8 +122,11 @@ class TorchDetector:
         min_confidence: float = 0.25,
         max_detections: int = 1000,  # crowds: never cap at a few dozen boxes
         cpu_threads: int | None = None,
+        nms_iou: float = NMS_IOU,
     ) -> None:
+        check_nms_iou(nms_iou)
         self.name = model.name
+        self._nms_iou = nms_iou
         self.class_map = model.class_map
         self._device = torch.device(device)
         self._cuda = self._device.type == "cuda"
@@ -187,7 +197,7 @@ class TorchDetector:
         image, anchor = wanted.nonzero(as_tuple=True)
         xyxy = xywh_to_xyxy(rows[image, anchor, :4])
         confidence, class_id = confidence[image, anchor], class_id[image, anchor]
-        keep = batched_nms(xyxy, confidence, image, IOU_THRESHOLD)  # by descending confidence
+        keep = batched_nms(xyxy, confidence, image, self._nms_iou)  # by descending confidence
         image = image[keep]
         columns = (
             to_frame(xyxy[keep], boxes, image),

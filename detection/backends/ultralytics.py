@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from detection.backends.torch_pipeline import TorchModel
+from detection.backends.torch_pipeline import NMS_IOU, TorchModel, check_nms_iou
 from detection.detections import ClassMap, Detections
 from detection.weights import FETCH_HINT, ResolvedModel, WeightsError
 
@@ -36,8 +36,11 @@ class UltralyticsDetector:
         min_confidence: float = 0.25,
         max_detections: int = 1000,  # crowds: never cap at a few dozen boxes
         cpu_threads: int | None = None,
+        nms_iou: float = NMS_IOU,
     ) -> None:
+        check_nms_iou(nms_iou)
         self.name = model.entry.name
+        self._nms_iou = nms_iou
         self._device = device
         self._image_size = image_size
         self._min_confidence = min_confidence
@@ -65,6 +68,7 @@ class UltralyticsDetector:
             max_det=self._max_detections,
             classes=sorted(self.class_map.person_ids),
             agnostic_nms=True,  # "Normal" and "Fall" boxes on one person are one person
+            iou=self._nms_iou,
             verbose=False,
         )
         return [_detections(result) for result in results]

@@ -18,6 +18,7 @@ from detection.backends.torch_pipeline import (
     TorchDetector,
     TorchModel,
     canvas_shape,
+    check_nms_iou,
     letterbox,
     to_frame,
 )
@@ -324,3 +325,31 @@ def test_mixed_sizes_in_one_batch_find_the_people_of_each_frame(
         height, width = image.shape[:2]
         assert (mine.xyxy[:, 2] <= width).all() and (mine.xyxy[:, 3] <= height).all()
         assert_same_people(mine, reference)
+
+
+@pytest.mark.footage
+def test_a_lower_nms_overlap_merges_boxes_alike_on_both_detectors(
+    real: tuple[Any, TorchDetector, list[np.ndarray[Any, Any]]],
+) -> None:
+    """Both paths honour `nms_iou`: at 0.5 no frame has more boxes than at 0.7, the footage's
+    duplicate boxes (the offline model's, on the lawn's cloth) make some frame have fewer, and
+    the two paths still agree."""
+    from detection.backends.ultralytics import UltralyticsDetector, load_torch_model
+    from detection.weights import resolve
+
+    ultralytics, _torch_detector, frames = real
+    model = resolve(ROOT / "models")
+    strict_ultralytics = UltralyticsDetector(model, nms_iou=0.5)
+    strict_torch = TorchDetector(load_torch_model(model), nms_iou=0.5)
+    loose = [len(found) for found in ultralytics.detect(frames)]
+    merged = strict_ultralytics.detect(frames)
+    assert all(len(m) <= n for m, n in zip(merged, loose, strict=True))
+    assert sum(len(m) for m in merged) < sum(loose)
+    for mine, reference in zip(strict_torch.detect(frames), merged, strict=True):
+        assert_same_people(mine, reference)
+
+
+@pytest.mark.parametrize("nms_iou", [0.0, 0.01, 0.99, 1.5])
+def test_an_nms_overlap_outside_its_range_is_refused(nms_iou: float) -> None:
+    with pytest.raises(ValueError, match="nms_iou"):
+        check_nms_iou(nms_iou)
