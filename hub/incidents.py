@@ -273,6 +273,14 @@ class IncidentEngine:
         await self._commit(outcome, incident, link_alerts)
         return outcome
 
+    async def open(self, opened: Incident, event: Event) -> Outcome:
+        """A new incident that no alert raised (an operator's patrol report): `opened` at
+        version 0, its first `event` stepped and committed like any other change. Raises
+        StaleIncidentError when an incident with that id exists already."""
+        outcome = step(opened, event, self.now(), self.config.policy)
+        await self._commit(outcome, opened, ())
+        return outcome
+
     async def _commit(self, outcome: Outcome, before: Incident, links: Sequence[str]) -> None:
         """`before` is the stored version it replaces (a version-0 incident: a new one)."""
         work = Work(before if before.version else None, before, self._change)
