@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable
@@ -16,16 +17,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
+from hub.access import Perm, Principal, alert_cell, in_scope, narrowed, scope_cells
 from hub.auth import (
-    SESSION_COOKIE,
     CrossSiteMiddleware,
     LoopbackHostMiddleware,
+    require,
     require_operator,
-    token_ok,
-    websocket_allowed,
+    websocket_principal,
 )
 from hub.camera_health import HealthBoard
 from hub.camera_registry import CameraRegistry
@@ -48,10 +48,13 @@ from hub.incidents import IncidentEngine
 from hub.ingest import AlertIngest
 from hub.lifecycle import Incident
 from hub.live import LiveFeed
+from hub.live_video_routes import LiveVideo, add_live_video_routes
+from hub.map_routes import add_map_routes, page_headers
 from hub.outbound import Sink
 from hub.outbound.relay import Relays
 from hub.outbound.settings import sinks_from_settings
 from hub.outbox import IncidentChange
+from hub.patrol_routes import add_patrol_routes
 from hub.report_routes import add_report_routes
 from hub.responders import ResponderStore
 from hub.scheduler import DeadlineScheduler
@@ -59,11 +62,14 @@ from hub.sealing import Sealer
 from hub.settings import HubSettings
 from hub.store import AlertStore
 from hub.tasks import Supervised
+from hub.users_routes import add_access_routes
 from hub.validation import public_errors
 from web import STATIC_DIR
 from xueliang.bus import DEFAULT_MAX_BATCH, BatchHandler, Bus, bus_kind, one_by_one
 
-Operator = Annotated[None, Depends(require_operator)]
+Reader = Annotated[Principal, Depends(require_operator)]  # reads alerts (hub/access.py)
+Admin = Annotated[Principal, Depends(require(Perm.METRICS))]
+CameraHealthReader = Annotated[Principal, Depends(require(Perm.CAMERA_HEALTH))]
 AlertId = Annotated[str, Path(min_length=1, max_length=64)]
 SEND_TIMEOUT_S = 10.0  # a socket that cannot take one message in this long is dropped
 PAGE_HEADERS = {
@@ -78,10 +84,6 @@ PAGE_HEADERS = {
 
 class InsecureBindError(Exception):
     """The hub would serve a non-loopback address without a token."""
-
-
-class SessionRequest(BaseModel):
-    token: str
 
 
 def create_app(
@@ -104,6 +106,7 @@ def create_app(
     cameras = CameraService(CameraRegistry(store.engine), gateway, sealer)
     live = LiveFeed()
     grid: Grid | None = None if settings.grid_file is None else load_grid(settings.grid_file)
+    store.cell_of = live.cell_of = functools.partial(alert_cell, grid)  # for grid scopes
     incidents = IncidentEngine(
         IncidentStore(store.engine), ResponderStore(store.engine), grid=grid,
         config=load_engine_config(settings.incident_config),
@@ -146,6 +149,8 @@ def create_app(
         loops["deadlines"] = Supervised("deadlines", lambda: scheduler.run(stop), stop)
         loops["deadlines"].start()
         relays.start()
+        if settings.api_token is not None:  # loopback-only: every caller is admin already
+            await _app.state.first_admin.prepare()
         try:
             yield
         finally:
@@ -153,12 +158,14 @@ def create_app(
             for loop in loops.values():
                 await loop.join(timeout_s=5)
             await relays.stop()
+            await _app.state.live_video.close()  # viewers, then camera connections
 
     app = FastAPI(title="xueliang hub", version="0.1.0", lifespan=lifespan)
     app.add_middleware(CrossSiteMiddleware, settings=settings)  # every route, one place
     if settings.api_token is None:
         app.add_middleware(LoopbackHostMiddleware)
     app.state.settings = settings
+    app.state.grid = grid  # grid scopes (hub/access.py)
     app.state.store = store
     app.state.live = live
     app.state.ingest = ingest
@@ -166,21 +173,25 @@ def create_app(
     app.state.scheduler = scheduler
     app.state.relays = relays
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    add_access_routes(app, settings, store.engine, live)  # users, sign-in, set-up
     _routes(app, settings, bus, store, live)
 
     registry = metrics or CollectorRegistry()
 
     @app.get("/metrics", include_in_schema=False)
-    async def prometheus(_who: Operator) -> Response:
+    async def prometheus(_who: Admin) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/cameras/health")
-    async def camera_health(_who: Operator) -> list[CameraHealth]:
+    async def camera_health(_who: CameraHealthReader) -> list[CameraHealth]:
         return health_board.all()
 
     add_incident_routes(app, incidents)
     add_report_routes(app, incidents, store)
     add_camera_routes(app, cameras)  # after /api/cameras/health, which it must not shadow
+    add_live_video_routes(app, LiveVideo(settings, cameras))  # WebRTC live view
+    add_map_routes(app, incidents, cameras.registry)
+    add_patrol_routes(app, incidents, cameras, store.engine, PAGE_HEADERS)  # video patrol
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
@@ -222,25 +233,17 @@ def _routes(
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
+        headers = page_headers(PAGE_HEADERS, settings)  # the map's tile server, when set
+        return FileResponse(STATIC_DIR / "index.html", headers=headers)
 
-    @app.post("/api/session", status_code=204)
-    async def open_session(body: SessionRequest, request: Request, response: Response) -> None:
-        """Trade the token for an HttpOnly, SameSite=Strict cookie (what the page uses)."""
-        if not token_ok(settings, body.token):
-            raise HTTPException(401, "wrong token")
-        response.set_cookie(
-            SESSION_COOKIE, body.token, httponly=True, samesite="strict", max_age=12 * 3600,
-            secure=request.url.scheme == "https",
-        )  # fmt: skip
-
-    @app.delete("/api/session", status_code=204)
-    async def close_session(response: Response) -> None:
-        response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
+    @app.get("/login", include_in_schema=False)
+    async def login_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "login.html", headers=PAGE_HEADERS)
 
     @app.get("/api/alerts")
     async def list_alerts(
-        _who: Operator,
+        who: Reader,
+        request: Request,
         camera_id: Annotated[str | None, Query(max_length=64)] = None,
         kind: AlertKind | None = None,
         level: Level | None = None,
@@ -250,17 +253,19 @@ def _routes(
     ) -> list[Alert]:
         if since is not None and since.tzinfo is None:
             raise HTTPException(422, "since must carry a timezone, e.g. 2026-01-01T00:00:00Z")
+        cells = narrowed(scope_cells(who.scope, request.app.state.grid), None)
         return await store.list(
-            camera_id=camera_id, kind=kind, level=level, status=status, since=since, limit=limit
-        )
+            camera_id=camera_id, kind=kind, level=level, status=status, since=since,
+            grid_cells=cells, limit=limit,
+        )  # fmt: skip
 
     @app.get("/api/alerts/{alert_id}")
-    async def get_alert(alert_id: AlertId, _who: Operator) -> Alert:
-        return await _known(store, alert_id)
+    async def get_alert(alert_id: AlertId, who: Reader, request: Request) -> Alert:
+        return await _known(store, alert_id, who, request)
 
     @app.get("/api/alerts/{alert_id}/snapshot.jpg", response_class=FileResponse)
-    async def snapshot(alert_id: AlertId, _who: Operator) -> FileResponse:
-        alert = await _known(store, alert_id)
+    async def snapshot(alert_id: AlertId, who: Reader, request: Request) -> FileResponse:
+        alert = await _known(store, alert_id, who, request)
         if alert.snapshot_ref is None:
             raise HTTPException(404, "this alert has no snapshot")
         folder = settings.evidence_dir.resolve()
@@ -274,10 +279,12 @@ def _routes(
     @app.websocket("/ws/alerts")
     async def alerts_socket(websocket: WebSocket) -> None:
         await websocket.accept()  # then close, so that a browser sees the code (1008)
-        if not websocket_allowed(websocket, settings):
+        who = await websocket_principal(websocket, settings)
+        if who is None:
             await websocket.close(code=1008)
             return
-        queue = live.subscribe()
+        tags = [t for t in (who.session, who.user_id and f"user:{who.user_id}") if t]
+        queue = live.subscribe(scope_cells(who.scope, websocket.app.state.grid), tags)
         try:
             await _pump(websocket, queue)
         finally:
@@ -316,8 +323,10 @@ async def _invalid_request(_request: Request, error: RequestValidationError) -> 
     return JSONResponse({"detail": public_errors(error.errors())}, status_code=422)
 
 
-async def _known(store: AlertStore, alert_id: str) -> Alert:
+async def _known(store: AlertStore, alert_id: str, who: Principal, request: Request) -> Alert:
+    """The alert, if the caller's grid scope covers it: else 404, as for an unknown id."""
     alert = await store.get(alert_id)
-    if alert is None:
+    grid = request.app.state.grid
+    if alert is None or not in_scope(scope_cells(who.scope, grid), alert_cell(grid, alert)):
         raise HTTPException(404, "no such alert")
     return alert

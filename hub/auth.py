@@ -1,23 +1,29 @@
-"""Who is asking: a bearer token (header) or the session cookie the page gets for it.
+"""Who is asking: a bearer token, a signed-in user's session cookie, or a responder's token.
 
-With `api_token` set, every `/api/*` route and the WebSocket need it. Without one the hub serves
-loopback only: `create_app` refuses a non-loopback `host`, and `LoopbackHostMiddleware` refuses
-requests whose Host header is not a loopback name, so a web page on another site cannot reach
-the hub through DNS rebinding. Roles and per-grid scopes come with the console; for now one
-operator token guards the alerts, with an integrator token for camera registration and a
-worker token for reading the fleet. Tokens are never logged.
+Callers, in the order they are recognised:
+- the hub's tokens (`api_token`: admin, `integrator_token`, `worker_token`), as a bearer header
+  or as the cookie the page got for one from `POST /api/session {"token"}`;
+- a user's session: the cookie `POST /api/session {"username", "password"}` set, looked up
+  server-side with its user on every request (hub/sessions.py);
+- a responder's own token (issued when the responder is registered);
+- in loopback-only mode (no `api_token`), anybody else is admin: `create_app` refuses a
+  non-loopback `host`, and `LoopbackHostMiddleware` refuses requests whose Host header is not a
+  loopback name, so a web page on another site cannot reach the hub through DNS rebinding.
+What each role may do is the table in hub/access.py. Tokens and session ids are never logged.
 
 A cookie rides along with requests from any site, so `CrossSiteMiddleware` refuses a change
 (POST, PUT, PATCH, DELETE) that the cookie authenticates unless its Origin is this hub's or an
-allowed one; the WebSocket gets the same check in `websocket_allowed`.
+allowed one, and a sign-in or set-up from another site (login CSRF); the WebSocket gets the same
+check in `websocket_principal`.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Callable, Collection
-from enum import StrEnum
+from collections.abc import Awaitable, Callable, Collection
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, WebSocket, status
@@ -26,10 +32,14 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub.access import Perm, Principal
+from hub.access import Role as Role  # re-exported: camera_routes imports it from here
 from hub.settings import HubSettings
 
 SESSION_COOKIE = "xl_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SIGN_IN_PATHS = frozenset({"/api/session", "/api/setup"})  # refused from another site
+_PRINCIPAL = "xl.principal"  # where a request's caller is kept once found
 
 
 def bearer_token(headers: Headers) -> str | None:
@@ -51,15 +61,8 @@ def token_ok(settings: HubSettings, token: str | None) -> bool:
     return token is not None and hmac.compare_digest(token.encode(), expected)
 
 
-class Role(StrEnum):
-    ADMIN = "admin"  # the API token: everything
-    INTEGRATOR = "integrator"  # registers and maintains cameras
-    WORKER = "worker"  # reads the fleet it runs
-
-
-def role_of(settings: HubSettings, token: str | None) -> Role | None:
-    if settings.api_token is None:
-        return Role.ADMIN  # loopback-only mode, enforced when the app is built
+def token_role(settings: HubSettings, token: str | None) -> Role | None:
+    """The role of one of the hub's configured tokens, else None (every one compared)."""
     if token is None:
         return None
     presented = token.encode()
@@ -68,53 +71,103 @@ def role_of(settings: HubSettings, token: str | None) -> Role | None:
         (Role.INTEGRATOR, settings.integrator_token),
         (Role.WORKER, settings.worker_token),
     )
+    found = None
     for role, secret in candidates:
         expected = None if secret is None else secret.get_secret_value().encode()
         if expected is not None and hmac.compare_digest(presented, expected):
-            return role
+            found = found or role
+    return found
+
+
+def role_of(settings: HubSettings, token: str | None) -> Role | None:
+    if settings.api_token is None:
+        return Role.ADMIN  # loopback-only mode, enforced when the app is built
+    return token_role(settings, token)
+
+
+async def principal_of(connection: HTTPConnection) -> Principal | None:
+    """Who sent this request or opened this socket; None: nobody we know (401)."""
+    if _PRINCIPAL not in connection.scope:
+        connection.scope[_PRINCIPAL] = await _find_principal(connection)
+    found: Principal | None = connection.scope[_PRINCIPAL]
+    return found
+
+
+async def _find_principal(connection: HTTPConnection) -> Principal | None:
+    state: Any = connection.app.state
+    settings: HubSettings = state.settings
+    token = presented_token(connection.headers, connection.cookies)
+    role = token_role(settings, token)
+    if role is not None:
+        return Principal(role, role.value)
+    cookie = connection.cookies.get(SESSION_COOKIE)
+    sessions = getattr(state, "sessions", None)
+    # A bearer header speaks alone: a wrong one never falls back on the cookie (the cross-site
+    # check lets bearer requests through, so the cookie must not ride along with one).
+    if cookie and sessions is not None and bearer_token(connection.headers) is None:
+        user = await sessions.principal(cookie, datetime.now(UTC))
+        if user is not None:
+            return user  # type: ignore[no-any-return]
+    engine = getattr(state, "incidents", None)
+    responder = await engine.responders.by_token(token) if token and engine else None
+    if responder is not None:
+        return Principal(Role.RESPONDER, responder.id, responder_id=responder.id)
+    if settings.api_token is None:
+        return Principal(Role.ADMIN, "admin")  # loopback-only mode
     return None
 
 
 def _unauthorised() -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED,
-        "missing or wrong token",
+        "not signed in, or a wrong token",
         headers={"WWW-Authenticate": "Bearer"},
     )
 
 
-def require_operator(request: Request) -> None:
-    """Dependency for the alert routes: the API token (admin)."""
-    settings: HubSettings = request.app.state.settings
-    if not token_ok(settings, presented_token(request.headers, request.cookies)):
-        raise _unauthorised()
+def require(*perms: Perm) -> Callable[[Request], Awaitable[Principal]]:
+    """Dependency factory: the caller, who must hold one of `perms` (401 unknown, 403 not)."""
 
-
-def require_roles(*roles: Role) -> Callable[[Request], Role]:
-    """Dependency factory: the caller's role, which must be admin or one of `roles`."""
-
-    def check(request: Request) -> Role:
-        settings: HubSettings = request.app.state.settings
-        role = role_of(settings, presented_token(request.headers, request.cookies))
-        if role is None:
+    async def check(request: Request) -> Principal:
+        who = await principal_of(request)
+        if who is None:
             raise _unauthorised()
-        if role is not Role.ADMIN and role not in roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {role} role may not do this")
-        return role
+        if not any(who.may(perm) for perm in perms):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {who.role} role may not do this")
+        return who
 
     return check
 
 
-def websocket_allowed(websocket: WebSocket, settings: HubSettings) -> bool:
-    """Token as for the API, and an Origin of this hub or of the allowed list (a browser on
-    another site must not ride the operator's cookie). No Origin: not a browser, and the
-    token already proved who it is."""
-    if not token_ok(settings, presented_token(websocket.headers, websocket.cookies)):
-        return False
+require_operator = require(Perm.READ)  # the alert routes: read alerts and incidents
+
+
+def require_roles(*roles: Role) -> Callable[[Request], Awaitable[Role]]:
+    """Dependency factory: the caller's role, which must be admin or one of `roles`."""
+
+    async def check(request: Request) -> Role:
+        who = await principal_of(request)
+        if who is None:
+            raise _unauthorised()
+        if who.role is not Role.ADMIN and who.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {who.role} role may not do this")
+        return who.role
+
+    return check
+
+
+async def websocket_principal(websocket: WebSocket, settings: HubSettings) -> Principal | None:
+    """A caller allowed to read, with an Origin of this hub or of the allowed list (a browser
+    on another site must not ride the operator's cookie); else None. No Origin: not a
+    browser, and the credential already proved who it is."""
+    who = await principal_of(websocket)
+    if who is None or not who.may(Perm.READ):
+        return None
     origin = websocket.headers.get("origin")
     if origin is None:
-        return True
-    return origin_allowed(origin, websocket.headers.get("host", ""), settings.allowed_origins)
+        return who
+    host = websocket.headers.get("host", "")
+    return who if origin_allowed(origin, host, settings.allowed_origins) else None
 
 
 def origin_allowed(origin: str, host: str, allowed: Collection[str]) -> bool:
@@ -142,7 +195,8 @@ def cross_site_refusal(connection: HTTPConnection, settings: HubSettings) -> str
     """Why a change request must be refused as possibly cross-site, or None to let it through.
 
     A bearer header proves intent (no other site can attach it). The session cookie does not,
-    so a change it authenticates needs a matching Origin (or Referer). In loopback-only mode no
+    so a change it authenticates needs a matching Origin (or Referer), and so does a sign-in
+    (else another site could sign the browser in as the attacker). In loopback-only mode no
     credential at all means admin, so there a foreign Origin is refused too; an absent one is
     a script (curl), not a browser, which always sends Origin on a cross-site change."""
     method = connection.scope.get("method", "")
@@ -150,11 +204,12 @@ def cross_site_refusal(connection: HTTPConnection, settings: HubSettings) -> str
         return None
     by_cookie = SESSION_COOKIE in connection.cookies
     origin = request_origin(connection.headers)
+    signing_in = method == "POST" and connection.scope.get("path") in SIGN_IN_PATHS
     if origin is None:
-        if by_cookie:
+        if by_cookie and not signing_in:
             return "cross-site request refused: a change by session cookie needs an Origin header"
         return None
-    if not by_cookie and settings.api_token is not None:
+    if not by_cookie and not signing_in and settings.api_token is not None:
         return None  # no credential: the route answers 401
     if origin_allowed(origin, connection.headers.get("host", ""), settings.allowed_origins):
         return None

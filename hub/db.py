@@ -25,11 +25,13 @@ class AlertRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    grid_cell: Mapped[str | None] = mapped_column(String(64), nullable=True)  # grid scopes
     body: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_alerts_updated_at", "updated_at"),
         Index("ix_alerts_camera_updated", "camera_id", "updated_at"),
+        Index("ix_alerts_cell_updated", "grid_cell", "updated_at"),
     )
 
 
@@ -140,3 +142,31 @@ class ResponderRow(Base):
     token_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     body: Mapped[str] = mapped_column(Text)
+
+
+class UserRow(Base):
+    """A console user: the password only as an argon2 hash (hub/users_passwords.py)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    grid_scope: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    responder_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SessionRow(Base):
+    """A signed-in browser: only the SHA-256 of the random session id is stored, so a copy of
+    the database opens no session. Deleted on sign-out, password change and disabling."""
+
+    __tablename__ = "user_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

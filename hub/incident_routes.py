@@ -1,9 +1,11 @@
 """Incident, responder and dispatch routes: thin, every change goes through the engine.
 
-Who may do what: the API token (admin) acts as an operator on every incident and manages
-responders; a responder's own token (issued at registration) acts only on their own assignments
-and their own position and availability. Events are posted as `{"type": ..., ...}`; the hub adds
-who and when, so nobody can write an event in someone else's name or at another time.
+Who may do what is hub/access.py's table: admins and operators act on incidents and manage
+responders, viewers read; a responder (a responder user, or a responder's own token issued at
+registration) acts only on their own assignments and their own position and availability. A
+caller scoped to part of the grid sees and acts on only the incidents of its cells; any other
+answers 404, like an unknown id. Events are posted as `{"type": ..., ...}`; the hub adds who and
+when, so nobody can write an event in someone else's name or at another time.
 """
 
 from __future__ import annotations
@@ -11,11 +13,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi import Body, FastAPI, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from hub.auth import Role as HubRole
-from hub.auth import presented_token, role_of
+from hub.access import Perm, Principal, in_scope, narrowed
+from hub.access_deps import (  # re-exported ("X as X"): the map and patrol routes import here
+    Caller as Caller,
+)
+from hub.access_deps import Me, Operator
+from hub.access_deps import Who as Who
+from hub.access_deps import actor_of as actor_of
+from hub.access_deps import current_actor as current_actor
+from hub.access_deps import current_caller as current_caller
+from hub.access_deps import visible_cells as visible_cells
 from hub.contracts import Level
 from hub.dispatch import Availability, Ranking
 from hub.incidents import (
@@ -106,47 +116,31 @@ def _ranking_out(ranking: Ranking) -> RecommendationsOut:
     )  # fmt: skip
 
 
-def _unauthorised() -> HTTPException:
-    return HTTPException(401, "missing or wrong token", headers={"WWW-Authenticate": "Bearer"})
-
-
-async def current_actor(request: Request) -> Actor:
-    """The admin token acts as operator `admin`; a responder's token as that responder (also in
-    loopback-only mode, where no token at all means admin)."""
-    token = presented_token(request.headers, request.cookies)
-    role = role_of(request.app.state.settings, token)
-    if role is HubRole.ADMIN and request.app.state.settings.api_token is not None:
-        return Actor(id="admin", role=Role.OPERATOR)
-    engine: IncidentEngine = request.app.state.incidents
-    found = await engine.responders.by_token(token) if token else None
-    if found is not None:
-        return Actor(id=found.id, role=Role.RESPONDER)
-    if role is HubRole.ADMIN:
-        return Actor(id="admin", role=Role.OPERATOR)
-    raise _unauthorised()
-
-
-Who = Annotated[Actor, Depends(current_actor)]
 _HOLDING = frozenset({"notified", "acknowledged", "en_route", "on_scene"})
 
 
 def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
     app.state.incidents = engine
 
-    def operator_only(who: Actor) -> None:
-        if who.role is Role.RESPONDER:
+    def readers_only(who: Principal) -> None:
+        if not who.may(Perm.READ):  # past current_caller: a responder
             raise HTTPException(403, "responders may act on their own assignments only")
 
-    async def visible(incident_id: str, who: Actor) -> Incident:
-        """A responder sees only incidents they were assigned to; others answer 404."""
+    async def visible(incident_id: str, who: Principal, request: Request) -> Incident:
+        """A responder sees only incidents they were assigned to, a scoped caller only those
+        of its cells; others answer 404."""
         incident = await engine.store.get(incident_id)
-        if incident is None or (who.role is Role.RESPONDER and incident.assignment(who.id) is None):
+        actor = actor_of(who)
+        if incident is None or not in_scope(visible_cells(request, who), incident.grid_cell):
+            raise HTTPException(404, "no such incident")
+        if actor.role is Role.RESPONDER and incident.assignment(actor.id) is None:
             raise HTTPException(404, "no such incident")
         return incident
 
     @app.get("/api/incidents")
     async def list_incidents(
-        who: Who,
+        who: Caller,
+        request: Request,
         state: IncidentState | None = None,
         open_only: Annotated[bool, Query(alias="open")] = False,
         kind: Annotated[str | None, Query(max_length=64)] = None,
@@ -154,37 +148,42 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
         grid_cell: Annotated[str | None, Query(max_length=64)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> IncidentPage:
-        operator_only(who)
+        readers_only(who)
+        cells = narrowed(visible_cells(request, who), None if grid_cell is None else [grid_cell])
         found = await engine.store.search(
             state=state, open_only=open_only, kind=kind,
-            colour=None if colour is None else colour.value,
-            grid_cells=None if grid_cell is None else [grid_cell], limit=limit,
+            colour=None if colour is None else colour.value, grid_cells=cells, limit=limit,
         )  # fmt: skip
         return IncidentPage(incidents=found)
 
     @app.get("/api/incidents/{incident_id}")
-    async def get_incident(incident_id: IncidentId, who: Who) -> Incident:
-        return await visible(incident_id, who)
+    async def get_incident(incident_id: IncidentId, who: Caller, request: Request) -> Incident:
+        return await visible(incident_id, who, request)
 
     @app.get("/api/incidents/{incident_id}/audit")
-    async def audit(incident_id: IncidentId, who: Who) -> list[AuditRecord]:
-        operator_only(who)
-        await visible(incident_id, who)
+    async def audit(incident_id: IncidentId, who: Caller, request: Request) -> list[AuditRecord]:
+        readers_only(who)
+        await visible(incident_id, who, request)
         return await engine.store.audit(incident_id)
 
     @app.get("/api/incidents/{incident_id}/recommendations")
-    async def recommendations(incident_id: IncidentId, who: Who) -> RecommendationsOut:
-        operator_only(who)
-        return _ranking_out(await engine.recommendations(await visible(incident_id, who)))
+    async def recommendations(
+        incident_id: IncidentId, who: Operator, request: Request
+    ) -> RecommendationsOut:
+        return _ranking_out(await engine.recommendations(await visible(incident_id, who, request)))
 
     @app.post("/api/incidents/{incident_id}/events")
     async def post_event(
-        incident_id: IncidentId, who: Who, body: Annotated[dict[str, Any], Body()]
-    ) -> Incident:
+        incident_id: IncidentId, caller: Caller, request: Request,
+        body: Annotated[dict[str, Any], Body()],
+    ) -> Incident:  # fmt: skip
         """Apply one event. `dispatch` without `responder_id` sends the first recommendation;
         with one (and `recommend`), only a responder the ranking lets go (404 for an unknown
         one, 409 with the ranking's reasons for one it left out), stored with its reasons."""
-        await visible(incident_id, who)
+        await visible(incident_id, caller, request)  # 404 before 403: a foreign id stays unknown
+        if not (caller.may(Perm.ACT) or caller.may(Perm.RESPOND)):
+            raise HTTPException(403, f"the {caller.role} role may not change incidents")
+        who = actor_of(caller)
         kind = body.get("type")
         allowed = RESPONDER_EVENTS if who.role is Role.RESPONDER else OPERATOR_EVENTS
         if kind not in allowed:
@@ -198,8 +197,7 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
         return await _guarded(lambda: _apply(engine, incident_id, who, body))
 
     @app.post("/api/responders", status_code=201)
-    async def create_responder(new: ResponderCreate, who: Who) -> NewResponder:
-        operator_only(who)
+    async def create_responder(new: ResponderCreate, _who: Operator) -> NewResponder:
         try:
             record, token = await engine.responders.create(new, engine.now())
         except ResponderExistsError:
@@ -207,16 +205,15 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
         return NewResponder(responder=record, token=token)
 
     @app.get("/api/responders")
-    async def list_responders(who: Who) -> list[ResponderRecord]:
-        operator_only(who)
+    async def list_responders(_who: Operator) -> list[ResponderRecord]:
         return await engine.responders.all()
 
     @app.get("/api/me")
-    async def me(who: Who) -> ResponderRecord:
+    async def me(who: Me) -> ResponderRecord:
         return await _responder(engine, who)
 
     @app.get("/api/me/incidents")
-    async def my_incidents(who: Who) -> IncidentPage:
+    async def my_incidents(who: Me) -> IncidentPage:
         """A responder's incidents with an assignment still open (newest first)."""
         await _responder(engine, who)
         found = await engine.store.search(open_only=True, limit=500)
@@ -224,7 +221,7 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
         return IncidentPage(incidents=mine)
 
     @app.put("/api/me/position")
-    async def report_position(position: ResponderPosition, who: Who) -> ResponderRecord:
+    async def report_position(position: ResponderPosition, who: Me) -> ResponderRecord:
         await _responder(engine, who)
         if position.reported_at.tzinfo is None:
             raise HTTPException(422, "reported_at must carry a timezone")
@@ -234,7 +231,7 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
         return _present(changed)
 
     @app.put("/api/me/availability")
-    async def set_availability(change: AvailabilityChange, who: Who) -> ResponderRecord:
+    async def set_availability(change: AvailabilityChange, who: Me) -> ResponderRecord:
         await _responder(engine, who)
         changed = await engine.responders.change(
             who.id, engine.now(), availability=change.availability
@@ -243,9 +240,9 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
 
     @app.put("/api/responders/{responder_id}/availability")
     async def set_their_availability(
-        responder_id: Annotated[str, Path(max_length=64)], change: AvailabilityChange, who: Who
-    ) -> ResponderRecord:
-        operator_only(who)
+        responder_id: Annotated[str, Path(max_length=64)], change: AvailabilityChange,
+        _who: Operator,
+    ) -> ResponderRecord:  # fmt: skip
         changed = await engine.responders.change(
             responder_id, engine.now(), availability=change.availability
         )

@@ -8,14 +8,21 @@ replacing by id). At thousands of alerts a second that is one frame per ingested
 one per alert and console. Alerts are pushed without their people boxes: the page draws none
 (the evidence snapshot has them drawn) and `GET /alerts/{id}` has the whole report. Incidents are
 pushed with `alert_count` instead of their map of merged alerts.
+
+Each connection sees only what its caller's grid scope covers: a scoped page gets the frame
+without the alerts and incidents of other cells (and no frame when nothing is left); frames
+are built once per distinct scope, not per page. A connection carries tags (its session, its
+user) so that signing out or disabling a user ends its sockets at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Collection
 from typing import Any
 
+from hub.access import Cells, in_scope
 from hub.contracts import Alert
 from hub.lifecycle import Incident
 
@@ -29,17 +36,32 @@ _NOT_PUSHED_OF_INCIDENTS: Any = {"alerts"}
 class LiveFeed:
     def __init__(self) -> None:
         self._clients: set[asyncio.Queue[str | None]] = set()
-        self._alerts: list[str] = []
+        self._cells: dict[asyncio.Queue[str | None], Cells] = {}
+        self._tags: dict[asyncio.Queue[str | None], frozenset[str]] = {}
+        self._alerts: list[tuple[str | None, str]] = []  # (grid cell, JSON)
         self._incidents: dict[str, Incident] = {}
         self._flush_due = False
+        self.cell_of: Callable[[Alert], str | None] = lambda alert: alert.grid_cell  # create_app
 
-    def subscribe(self) -> asyncio.Queue[str | None]:
+    def subscribe(
+        self, cells: Cells = None, tags: Collection[str] = ()
+    ) -> asyncio.Queue[str | None]:
+        """`cells`: the grid cells this connection may hear of (None: all)."""
         queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=CLIENT_QUEUE_SIZE)
         self._clients.add(queue)
+        self._cells[queue] = cells
+        self._tags[queue] = frozenset(tags)
         return queue
 
     def unsubscribe(self, queue: asyncio.Queue[str | None]) -> None:
         self._clients.discard(queue)
+        self._cells.pop(queue, None)
+        self._tags.pop(queue, None)
+
+    def drop(self, tag: str) -> None:
+        """Close every connection carrying `tag` (a signed-out session, a changed user)."""
+        for queue in [q for q, tags in self._tags.items() if tag in tags]:
+            self._close(queue)
 
     @property
     def clients(self) -> int:
@@ -47,7 +69,7 @@ class LiveFeed:
 
     def publish(self, alert: Alert) -> None:
         if self._clients:
-            self._alerts.append(alert.model_dump_json(exclude=_PUSHED))
+            self._alerts.append((self.cell_of(alert), alert.model_dump_json(exclude=_PUSHED)))
             self._flush_soon()
 
     def publish_incident(self, incident: Incident) -> None:
@@ -77,19 +99,40 @@ class LiveFeed:
         self._alerts, self._incidents = [], {}
         if not (alerts or incidents) or not self._clients:
             return
-        changed = ",".join(_pushed(incident) for incident in incidents.values())
-        self._send('{"type":"batch","alerts":[' + ",".join(alerts) + '],"incidents":['
-                   + changed + "]}")  # fmt: skip
-
-    def _send(self, message: str) -> None:
+        pushed = [(incident.grid_cell, _pushed(incident)) for incident in incidents.values()]
+        frames: dict[Cells, str | None] = {}
         for queue in list(self._clients):
-            try:
-                queue.put_nowait(message)
-            except asyncio.QueueFull:
-                log.warning("dropping a live client that fell %d frames behind", queue.qsize())
-                self._clients.discard(queue)
-                queue.get_nowait()
-                queue.put_nowait(None)  # tells the socket loop to close
+            cells = self._cells.get(queue)
+            if cells not in frames:
+                frames[cells] = _frame(cells, alerts, pushed)
+            frame = frames[cells]
+            if frame is not None:
+                self._send(queue, frame)
+
+    def _send(self, queue: asyncio.Queue[str | None], message: str) -> None:
+        try:
+            queue.put_nowait(message)
+        except asyncio.QueueFull:
+            log.warning("dropping a live client that fell %d frames behind", queue.qsize())
+            self._close(queue)
+
+    def _close(self, queue: asyncio.Queue[str | None]) -> None:
+        self.unsubscribe(queue)
+        if queue.full():
+            queue.get_nowait()
+        queue.put_nowait(None)  # tells the socket loop to close
+
+
+def _frame(
+    cells: Cells, alerts: list[tuple[str | None, str]], incidents: list[tuple[str | None, str]]
+) -> str | None:
+    """One frame of what `cells` covers; None when that is nothing."""
+    seen_alerts = [body for cell, body in alerts if in_scope(cells, cell)]
+    seen_incidents = [body for cell, body in incidents if in_scope(cells, cell)]
+    if cells is not None and not (seen_alerts or seen_incidents):
+        return None
+    return ('{"type":"batch","alerts":[' + ",".join(seen_alerts) + '],"incidents":['
+            + ",".join(seen_incidents) + "]}")  # fmt: skip
 
 
 def _pushed(incident: Incident) -> str:

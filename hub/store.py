@@ -6,7 +6,7 @@ deliver a message twice without a duplicate or a step back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,15 +22,15 @@ from hub.db import AlertRow
 from hub.migrate import upgrade_to_head
 
 _COLUMNS = ("id", "revision", "camera_id", "kind", "level", "status", "started_at", "updated_at",
-            "body")  # fmt: skip
+            "grid_cell", "body")  # fmt: skip
 
 
-def _row(alert: Alert) -> dict[str, Any]:
+def _row(alert: Alert, cell: str | None) -> dict[str, Any]:
     return {
         "id": alert.id, "revision": alert.revision, "camera_id": alert.camera_id,
         "kind": alert.kind.value, "level": alert.level.value, "status": alert.status.value,
         "started_at": alert.started_at, "updated_at": alert.updated_at,
-        "body": alert.model_dump_json(),
+        "grid_cell": cell, "body": alert.model_dump_json(),
     }  # fmt: skip
 
 
@@ -50,6 +50,9 @@ class AlertStore:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._upsert = _upsert(engine.dialect.name)  # built once: ingest runs it per batch
+        # The hub's grid cell of an alert (hub.access.alert_cell, set by create_app), stored
+        # beside it so that grid scopes filter lists in the query; else the reported cell.
+        self.cell_of: Callable[[Alert], str | None] = lambda alert: alert.grid_cell
 
     @classmethod
     async def open(cls, database_url: str) -> AlertStore:
@@ -87,7 +90,8 @@ class AlertStore:
         if not alerts:
             return set()
         async with self._engine.begin() as connection:
-            result = await connection.execute(self._upsert, [_row(a) for a in alerts])
+            rows = [_row(alert, self.cell_of(alert)) for alert in alerts]
+            result = await connection.execute(self._upsert, rows)
             return set(result.scalars())
 
     async def get(self, alert_id: str) -> Alert | None:
@@ -111,9 +115,10 @@ class AlertStore:
         level: Level | None = None,
         status: AlertStatus | None = None,
         since: datetime | None = None,
+        grid_cells: Sequence[str] | None = None,
         limit: int = 100,
     ) -> list[Alert]:
-        """Newest `updated_at` first."""
+        """Newest `updated_at` first; `grid_cells`: only alerts in these cells (a grid scope)."""
         query = select(AlertRow.body).order_by(AlertRow.updated_at.desc(), AlertRow.id).limit(limit)
         if camera_id is not None:
             query = query.where(AlertRow.camera_id == camera_id)
@@ -123,6 +128,8 @@ class AlertStore:
             query = query.where(AlertRow.level == level.value)
         if status is not None:
             query = query.where(AlertRow.status == status.value)
+        if grid_cells is not None:
+            query = query.where(AlertRow.grid_cell.in_(list(grid_cells)))
         if since is not None:  # stored in UTC (SQLite keeps no offset): compare in UTC
             query = query.where(AlertRow.updated_at >= since.astimezone(UTC))
         async with self._sessions() as session:

@@ -5,6 +5,7 @@
 #   2. .venv/ with Python 3.11+, torch (pinned first, so ultralytics does not pull another build),
 #      then the project in editable mode with every extra.
 #   3. The offline default model weights and the test footage.
+#   4. The console's Leaflet files (scripts/build_web.sh: npm ci, then a copy into web/static/).
 #
 # Idempotent: step 2 is skipped while .venv/.setup-stamp matches the hash of pyproject.toml and of
 # this script; steps 1 and 3 only check what is already there. Force a reinstall with
@@ -21,6 +22,7 @@ APT_PACKAGES=(
     docker-compose        # tests validate docker-compose.yml
     chromium              # browser tests drive it through playwright (tests/web/)
     fonts-wqy-microhei    # Chinese glyphs in the console's screenshots
+    nodejs                # npm fetches Leaflet for the console map (scripts/build_web.sh)
     # GStreamer RTSP server for the RTSP integration tests
     gir1.2-gst-rtsp-server-1.0
     python3-gi
@@ -131,5 +133,10 @@ fi
 # --- weights and footage --------------------------------------------------------------------
 "$VENV/bin/python" scripts/fetch_weights.py
 bash scripts/fetch_footage.sh
+
+# --- console map (Leaflet from npm) ----------------------------------------------------------
+# Debian's npm is its own package; NodeSource's nodejs bundles npm and conflicts with it.
+command -v npm >/dev/null 2>&1 || apt_install npm
+bash scripts/build_web.sh
 
 say "done in $((SECONDS - started)) s"

@@ -13,7 +13,7 @@ from pathlib import Path
 from cameras.pyav import VideoError
 from detection.rules.filters import RuleConfigError
 from detection.weights import WeightsError
-from xueliang import camera_cli, report_cli
+from xueliang import camera_cli, report_cli, users_cli
 from xueliang.config import DEFAULT_FOOTAGE, ConfigError
 from xueliang.inference import InferenceThread
 
@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("keygen", help="print a new XUELIANG_SECRET_KEY (seals camera passwords)")
     camera_cli.add_parser(commands)
     report_cli.add_parser(commands)
+    users_cli.add_parser(commands)
 
     for sub in (demo, replay, worker):
         sub.add_argument("--model", help="model name from models/manifest.toml (default: auto)")
@@ -105,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return camera_cli.run(args)
         if args.command == "report":
             return report_cli.run(args)
+        if args.command == "users":
+            return users_cli.run(args)
         if args.command == "keygen":
             from hub.sealing import new_key
 

@@ -119,7 +119,7 @@ async def test_roles_decide_who_registers_and_who_reads_the_fleet(hub: Hub) -> N
         assert (await worker.post("/api/cameras", json=CAMERA)).status_code == 403
     async with client(hub, INTEGRATOR) as integrator:
         assert (await integrator.get("/api/fleet")).status_code == 403
-        assert (await integrator.get("/api/alerts")).status_code == 401  # not an operator
+        assert (await integrator.get("/api/alerts")).status_code == 403  # known, not a reader
     async with client(hub, TOKEN) as admin:
         assert (await admin.post("/api/cameras", json=CAMERA)).status_code == 201
         assert (await admin.get("/api/fleet")).status_code == 200

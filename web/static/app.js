@@ -32,6 +32,34 @@ async function openSession() {
   if (!response.ok) showNotice("令牌无效 The token in the link was refused.");
 }
 
+const ROLE_LABEL = { admin: "管理员 admin", operator: "值班员 operator", viewer: "查看 viewer",
+  integrator: "集成 integrator", responder: "处置 responder", worker: "worker" };
+const READ_ONLY = new Set(["viewer"]);  // may read, not act: the action controls are hidden
+
+function toSignIn() {
+  location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+}
+
+// Who is signed in (the chip and the sign-out button); false when nobody: go and sign in.
+async function whoAmI() {
+  const response = await fetch("/api/session", { credentials: "same-origin" });
+  if (response.status === 401) return false;
+  if (!response.ok) return true;
+  const me = await response.json();
+  const who = document.getElementById("who");
+  who.textContent = `${me.name} · ${ROLE_LABEL[me.role] || me.role}` +
+    (me.grid_scope ? ` · 网格 grid ${me.grid_scope}` : "");
+  who.hidden = false;
+  document.getElementById("sign-out").hidden = !me.user_id;  // a token's cookie: the link signs in
+  document.body.classList.toggle("read-only", READ_ONLY.has(me.role));  // style.css hides the controls
+  return true;
+}
+
+document.getElementById("sign-out").addEventListener("click", async () => {
+  await fetch("/api/session", { method: "DELETE", credentials: "same-origin" }).catch(() => null);
+  location.assign("/login");
+});
+
 function showNotice(text) {
   notice.textContent = text;
   notice.hidden = !text;
@@ -90,7 +118,7 @@ async function refresh() {
     return false;  // the hub is unreachable: the socket's backoff tries again
   }
   if (response.status === 401) {
-    showNotice("需要登录令牌 Open the link the hub printed (it carries the token).");
+    toSignIn();  // signed out, or the session ended (expired, disabled, password changed)
     return false;
   }
   if (!response.ok) return false;
@@ -136,9 +164,12 @@ function connect() {
 (async () => {
   try {
     await openSession();
+    if (!(await whoAmI())) return toSignIn();
   } catch (error) {
     showNotice("无法连接 The hub cannot be reached.");
   }
   await Promise.all([refresh(), incidentList.refresh()]);
+  const linked = new URLSearchParams(location.search).get("incident");  // a link to one incident
+  if (linked) incidentDetail.open(linked);
   connect();
 })();
