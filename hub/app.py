@@ -240,6 +240,10 @@ def _routes(
     async def login_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "login.html", headers=PAGE_HEADERS)
 
+    @app.get("/integrator", include_in_schema=False)
+    async def integrator_page() -> FileResponse:  # the page's API calls check the role
+        return FileResponse(STATIC_DIR / "integrator.html", headers=PAGE_HEADERS)
+
     @app.get("/api/alerts")
     async def list_alerts(
         who: Reader,

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.access import Perm, Principal, in_scope, narrowed
 from hub.access_deps import (  # re-exported ("X as X"): the map and patrol routes import here
@@ -27,7 +27,7 @@ from hub.access_deps import current_actor as current_actor
 from hub.access_deps import current_caller as current_caller
 from hub.access_deps import visible_cells as visible_cells
 from hub.contracts import Level
-from hub.dispatch import Availability, Ranking
+from hub.dispatch import Availability, Ranking, override_reasons
 from hub.incidents import (
     IncidentEngine,
     IncidentNotFoundError,
@@ -90,6 +90,7 @@ class RecommendationOut(BaseModel):
 class RejectionOut(BaseModel):
     responder_id: str
     reasons: list[str]
+    overridable: bool = Field(description="An operator may dispatch with override and a reason")
 
 
 class RecommendationsOut(BaseModel):
@@ -111,7 +112,8 @@ def _ranking_out(ranking: Ranking) -> RecommendationsOut:
             )
             for r in ranking.recommendations
         ],
-        rejected=[RejectionOut(responder_id=r.responder_id, reasons=[str(x) for x in r.reasons])
+        rejected=[RejectionOut(responder_id=r.responder_id, reasons=[str(x) for x in r.reasons],
+                               overridable=override_reasons(r, "") is not None)
                   for r in ranking.rejected],
     )  # fmt: skip
 

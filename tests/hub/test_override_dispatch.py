@@ -67,6 +67,9 @@ async def _declined_by_li(hub: Hub, admin: httpx.AsyncClient) -> str:
 async def test_a_declined_responder_goes_again_only_by_override_with_a_reason(hub: Hub) -> None:
     async with httpx.AsyncClient(base_url=hub.base, headers=hub.auth) as admin:
         path = await _declined_by_li(hub, admin)
+        ranked = (await admin.get(path.replace("/events", "/recommendations"))).json()
+        overridable = {r["responder_id"]: r["overridable"] for r in ranked["rejected"]}
+        assert overridable == {"r-li": True, "r-wang": False}
         again = {"type": "dispatch", "responder_id": "r-li"}
         plain = await admin.post(path, json=again)
         assert plain.status_code == 409, plain.text

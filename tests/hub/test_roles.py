@@ -97,7 +97,8 @@ NAMES = {"{alert}": "{alert_id}", "{incident}": "{incident_id}", "cam-x": "{came
          "r-li": "{responder_id}", "nobody": "{user_id}", "s-1": "{session_id}",
          "p-x": "{plan_id}"}  # fmt: skip
 PUBLIC = {("POST", "/api/session"), ("DELETE", "/api/session"), ("POST", "/api/setup"),
-          ("GET", "/health"), ("GET", "/"), ("GET", "/login"), ("GET", "/patrol")}  # fmt: skip
+          ("GET", "/health"), ("GET", "/"), ("GET", "/login"), ("GET", "/patrol"),
+          ("GET", "/integrator")}  # fmt: skip
 SOCKET_READERS = {"admin", "operator", "viewer"}
 
 

@@ -14,10 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Page, Route, expect
+from playwright.async_api import Page, expect
 from pydantic import SecretStr
 
-from hub.app import PAGE_HEADERS
 from hub.contracts import STREAM_CAMERA_HEALTH, CameraHealth, CameraState
 from hub.sealing import new_key
 from tests.canary import CANARY_PASSWORD, CANARY_USER, assert_response_clean, leaks
@@ -105,15 +104,9 @@ def assert_close(points: list[list[float]], expected: list[tuple[float, float]])
         )
 
 
-async def with_console_headers(route: Route) -> None:
-    """The page as `/` is served (hub/app.py PAGE_HEADERS: a strict CSP): it must still work."""
-    response = await route.fetch()
-    await route.fulfill(response=response, headers={**response.headers, **PAGE_HEADERS})
-
-
 async def register_through_the_wizard(page: Page, hub: Hub, device: OnvifSimulator) -> None:
-    await page.route(re.compile(r"/static/integrator\.html"), with_console_headers)
-    opened = await page.goto(f"{hub.base}/static/integrator.html#token={INTEGRATOR}")
+    # /integrator serves the page with the console's strict CSP (hub/app.py PAGE_HEADERS).
+    opened = await page.goto(f"{hub.base}/integrator#token={INTEGRATOR}")
     assert opened is not None and "default-src 'self'" in opened.headers["content-security-policy"]
     await expect(page.get_by_text("尚无摄像头 No cameras registered yet.")).to_be_visible()
     assert INTEGRATOR not in page.url  # the token left the address bar
@@ -256,14 +249,14 @@ async def test_browser_integrator_registers_draws_a_zone_and_sets_rules(
 
 async def test_browser_integrator_page_without_a_session_signs_in(page: Page, hub: Hub) -> None:
     """A 401 leads to the sign-in page where the hub has one, else to a token prompt here."""
-    login = re.compile(r"/static/login\.html")
+    login = re.compile(r"/login(\?.*)?$")
     await page.route(login, lambda route: route.fulfill(status=200, body="<p>sign in</p>"))
-    await page.goto(f"{hub.base}/static/integrator.html#camera=gate")
-    await page.wait_for_url(re.compile(r"/static/login\.html\?next="))
-    assert "next=%2Fstatic%2Fintegrator.html%23camera%3Dgate" in page.url  # and back after
+    await page.goto(f"{hub.base}/integrator#camera=gate")
+    await page.wait_for_url(re.compile(r"/login\?next="))
+    assert "next=%2Fintegrator%23camera%3Dgate" in page.url  # and back after
     await page.unroute(login)
     await page.route(login, lambda route: route.fulfill(status=404, body="not found"))
-    await page.goto(f"{hub.base}/static/integrator.html")
+    await page.goto(f"{hub.base}/integrator")
     await expect(page.get_by_label("访问令牌 Access token")).to_be_visible()
     await page.get_by_label("访问令牌 Access token").fill("not-the-token")
     await page.get_by_role("button", name="登录 Sign in").click()

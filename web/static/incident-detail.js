@@ -174,11 +174,33 @@ const incidentDetail = (() => {
     return item;
   }
 
+  // Declined, timed out, committed or delayed: an operator who phoned them may send them anyway,
+  // saying why (stored first among the assignment's reasons). Never off shift or unavailable.
+  function rejectedRow(rejected) {
+    const item = el("li", "rejection",
+      `不可派 not eligible: ${rejected.responder_id} · ${rejected.reasons.join("; ")}`);
+    item.dataset.responderId = rejected.responder_id;
+    if (!rejected.overridable) return item;
+    const reason = el("input", "override-reason");
+    reason.type = "text";
+    reason.maxLength = 500;
+    reason.placeholder = "原因 Reason (required)";
+    reason.setAttribute("aria-label", `强制派单原因 Override reason for ${rejected.responder_id}`);
+    const send = el("button", "override", `强制派单 Override: dispatch ${rejected.responder_id}`);
+    send.type = "button";
+    send.addEventListener("click", () => {
+      const why = reason.value.trim();
+      if (!why) return showError("强制派单需要原因 An override needs a reason.");
+      act("dispatch", { responder_id: rejected.responder_id, override: true, reason: why });
+    });
+    item.append(reason, send);
+    return item;
+  }
+
   function renderRanking(ranking) {
     $("d-recommendations").replaceChildren(...ranking.recommendations.map(recommendationRow));
     $("d-no-recommendations").hidden = ranking.recommendations.length > 0;
-    $("d-rejected").replaceChildren(...ranking.rejected.map((rejected) =>
-      el("li", "", `不可派 not eligible: ${rejected.responder_id} · ${rejected.reasons.join("; ")}`)));
+    $("d-rejected").replaceChildren(...ranking.rejected.map(rejectedRow));
     dispatchBox.hidden = false;
   }
 

@@ -98,11 +98,11 @@ export async function signInWithToken(token) {
 // Where a 401 goes: the sign-in page when this hub has one, else null (ask for a token here).
 export async function loginPage() {
   try {
-    const found = await fetch("/static/login.html", { method: "HEAD", credentials: "same-origin" });
+    const found = await fetch("/login", { credentials: "same-origin" });  // GET: routes answer HEAD 405
     if (!found.ok) return null;
   } catch (error) {
     return null;
   }
   const back = location.pathname + location.hash;
-  return `/static/login.html?next=${encodeURIComponent(back)}`;
+  return `/login?next=${encodeURIComponent(back)}`;
 }
