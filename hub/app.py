@@ -189,7 +189,7 @@ def create_app(
     add_incident_routes(app, incidents)
     add_report_routes(app, incidents, store)
     add_camera_routes(app, cameras)  # after /api/cameras/health, which it must not shadow
-    add_live_video_routes(app, LiveVideo(settings, cameras))  # WebRTC live view
+    add_live_video_routes(app, LiveVideo(settings, cameras, grid))  # WebRTC live view
     add_map_routes(app, incidents, cameras.registry)
     add_patrol_routes(app, incidents, cameras, store.engine, PAGE_HEADERS)  # video patrol
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -16,19 +16,22 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Path, Response
+from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.access import Principal
+from hub.access import Cells, Principal, in_scope, place_cell
+from hub.access_deps import visible_cells
 from hub.auth import require_operator
+from hub.camera_models import CameraRecord
 from hub.camera_routes import CameraId, CameraService
 from hub.gateway import LiveStream
+from hub.grid import Grid
 from hub.live_video import LiveRelay, Viewer, ViewerLimitError
 from hub.settings import HubSettings
 from hub.webrtc import OfferError, Peer
 
 log = logging.getLogger("xueliang.hub.live_video")
-# Who may watch: the alert and incident readers. One line to change when scopes apply.
+# Who may watch: the alert and incident readers, each within their grid scope.
 Watcher = Annotated[Principal, Depends(require_operator)]
 SessionId = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 MAX_SDP_CHARS = 20_000
@@ -64,16 +67,26 @@ class Session:
 class LiveVideo:
     """The relay and the open sessions; `close()` at shutdown."""
 
-    def __init__(self, settings: HubSettings, cameras: CameraService) -> None:
+    def __init__(
+        self, settings: HubSettings, cameras: CameraService, grid: Grid | None = None
+    ) -> None:
         self.settings = settings
+        self.grid = grid  # cameras are scoped by their cell, as incidents are
         self.cameras = cameras
         self.relay = LiveRelay(
             settings.live_max_viewers_per_camera, settings.live_max_viewers, settings.live_linger_s
         )
         self.sessions: dict[str, Session] = {}
 
-    async def start(self, camera_id: str, offer: LiveOffer) -> LiveAnswer:
+    def cell_of(self, record: CameraRecord) -> str | None:
+        where = record.location
+        return place_cell(self.grid, record.grid_cell, where.lat, where.lon)
+
+    async def start(self, camera_id: str, offer: LiveOffer, cells: Cells = None) -> LiveAnswer:
+        """`cells`: the caller's grid scope; a camera outside it answers as an unknown one."""
         camera = await self.cameras.known(camera_id)  # 404 for an unknown camera
+        if not in_scope(cells, self.cell_of(camera.record)):
+            raise HTTPException(404, f"no camera {camera_id}")
         if not camera.record.enabled:
             raise HTTPException(409, "the camera is disabled")
         gateway = self.cameras.gateway  # 503 without one
@@ -155,9 +168,11 @@ def add_live_video_routes(app: FastAPI, live: LiveVideo) -> None:
     app.state.live_video = live
 
     @app.post("/api/cameras/{camera_id}/live/offer", response_model=LiveAnswer)
-    async def offer(camera_id: CameraId, body: LiveOffer, _who: Watcher) -> LiveAnswer:
+    async def offer(
+        camera_id: CameraId, body: LiveOffer, who: Watcher, request: Request
+    ) -> LiveAnswer:
         try:
-            return await live.start(camera_id, body)
+            return await live.start(camera_id, body, visible_cells(request, who))
         except ViewerLimitError as error:
             status = 429 if error.scope == "camera" else 503
             raise HTTPException(status, str(error), headers={"Retry-After": "10"}) from None
@@ -171,10 +186,13 @@ def add_live_video_routes(app: FastAPI, live: LiveVideo) -> None:
         return Response(status_code=204)
 
     @app.get("/api/live/cameras", response_model=list[LiveCamera])
-    async def live_cameras(_who: Watcher) -> list[LiveCamera]:
-        """The enabled cameras the console offers a live view of, with their viewer counts."""
+    async def live_cameras(who: Watcher, request: Request) -> list[LiveCamera]:
+        """The enabled cameras in the caller's scope the console offers a live view of, with
+        their viewer counts."""
+        cells = visible_cells(request, who)
         return [
             LiveCamera(id=c.record.id, name=c.record.name or c.record.id,
                        viewers=live.relay.watching(c.record.id))
             for c in await live.cameras.registry.list(enabled=True)
+            if in_scope(cells, live.cell_of(c.record))
         ]  # fmt: skip
