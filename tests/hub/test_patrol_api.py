@@ -299,3 +299,22 @@ async def test_signed_in_operator_logs_and_reports_as_themselves(
     mine = {"day": now.date().isoformat(), "tz": "UTC", "operator": "wang.op"}
     assert [e["id"] for e in (await admin.get("/api/patrol/log", params=mine)).json()] == [
         entry["id"]]  # fmt: skip
+
+
+async def test_a_scoped_operator_patrols_only_its_cells_cameras(
+    hub: Hub, admin: httpx.AsyncClient
+) -> None:
+    plan = await make_plan(admin)
+    await add_user(hub, "op.square", "operator", grid_scope="g-001")  # cam-a, cam-b are there
+    await add_user(hub, "op.east", "operator", grid_scope="g-002")
+    now = datetime.now(UTC)
+    view = {"plan_id": plan["id"], "camera_id": "cam-a",
+            "started_at": iso(now - timedelta(seconds=2)), "ended_at": iso(now)}  # fmt: skip
+    snapshot = f"/api/patrol/plans/{plan['id']}/cameras/cam-a/snapshot.jpg"
+    async with signed_in(hub, "op.east") as east:
+        assert (await east.get(snapshot)).status_code == 404
+        assert (await east.post("/api/patrol/log", json=view)).status_code == 404
+    async with signed_in(hub, "op.square") as square:
+        assert (await square.get(snapshot)).status_code == 200
+        entry = await square.post("/api/patrol/log", json=view)
+        assert entry.status_code == 201, entry.text
