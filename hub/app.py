@@ -103,9 +103,9 @@ def create_app(
         )
     secret_key = settings.secret_key
     sealer = None if secret_key is None else Sealer(secret_key.get_secret_value())
-    cameras = CameraService(CameraRegistry(store.engine), gateway, sealer)
     live = LiveFeed()
     grid: Grid | None = None if settings.grid_file is None else load_grid(settings.grid_file)
+    cameras = CameraService(CameraRegistry(store.engine), gateway, sealer, grid)
     store.cell_of = live.cell_of = functools.partial(alert_cell, grid)  # for grid scopes
     incidents = IncidentEngine(
         IncidentStore(store.engine), ResponderStore(store.engine), grid=grid,
@@ -189,7 +189,7 @@ def create_app(
     add_incident_routes(app, incidents)
     add_report_routes(app, incidents, store)
     add_camera_routes(app, cameras)  # after /api/cameras/health, which it must not shadow
-    add_live_video_routes(app, LiveVideo(settings, cameras, grid))  # WebRTC live view
+    add_live_video_routes(app, LiveVideo(settings, cameras))  # WebRTC live view
     add_map_routes(app, incidents, cameras.registry)
     add_patrol_routes(app, incidents, cameras, store.engine, PAGE_HEADERS)  # video patrol
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

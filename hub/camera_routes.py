@@ -16,7 +16,8 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Path, Response
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr, ValidationError
 
-from hub.auth import Role, require_roles
+from hub.access import Perm, Principal, in_scope, place_cell, scope_cells
+from hub.auth import Role, require, require_roles
 from hub.camera_models import (
     CameraCreate,
     CameraPublic,
@@ -35,14 +36,15 @@ from hub.camera_registry import (
     StaleRevisionError,
     StoredCamera,
 )
-from hub.contracts import CameraSpec
+from hub.contracts import CameraSpec, GeoPoint
 from hub.gateway import CameraAccessError, CameraGateway, Credentials
+from hub.grid import Grid
 from hub.sealing import Sealer, SealingError
 from hub.validation import public_errors
 
 log = logging.getLogger("xueliang.hub.cameras")
 
-Integrator = Annotated[Role, Depends(require_roles(Role.INTEGRATOR))]
+Integrator = Annotated[Principal, Depends(require(Perm.CAMERAS))]
 Worker = Annotated[Role, Depends(require_roles(Role.WORKER))]
 CameraId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 RESERVED_IDS = frozenset({"health", "probe", "discover"})  # sibling routes under /api/cameras/
@@ -59,11 +61,32 @@ def access_error_response(error: CameraAccessError) -> JSONResponse:
 
 class CameraService:
     def __init__(
-        self, registry: CameraRegistry, gateway: CameraGateway | None, sealer: Sealer | None
-    ) -> None:
+        self, registry: CameraRegistry, gateway: CameraGateway | None, sealer: Sealer | None,
+        grid: Grid | None = None,
+    ) -> None:  # fmt: skip
         self.registry = registry
         self._gateway = gateway
         self._sealer = sealer
+        self.grid = grid  # a camera's cell, for grid scopes, is decided as an incident's
+
+    def cell_of(self, record: CameraRecord) -> str | None:
+        return place_cell(self.grid, record.grid_cell, record.location.lat, record.location.lon)
+
+    def in_scope(self, who: Principal, record: CameraRecord) -> bool:
+        return in_scope(scope_cells(who.scope, self.grid), self.cell_of(record))
+
+    async def visible(self, camera_id: str, who: Principal) -> StoredCamera:
+        """The camera, when it is in the caller's grid scope; else 404, as an unknown one."""
+        camera = await self.known(camera_id)
+        if not self.in_scope(who, camera.record):
+            raise HTTPException(404, "no such camera")
+        return camera
+
+    def may_place(self, who: Principal, grid_cell: str | None, where: GeoPoint) -> None:
+        """A scoped integrator registers and moves cameras inside their scope only."""
+        cell = place_cell(self.grid, grid_cell, where.lat, where.lon)
+        if not in_scope(scope_cells(who.scope, self.grid), cell):
+            raise HTTPException(403, "that place is outside your grid scope")
 
     @property
     def gateway(self) -> CameraGateway:
@@ -136,8 +159,8 @@ def add_camera_routes(app: FastAPI, service: CameraService) -> None:
         return await service.gateway.discover(body.timeout_s)
 
     @app.post("/api/cameras/{camera_id}/ptz/goto", status_code=204)
-    async def ptz_goto(camera_id: CameraId, body: GotoPreset, _who: Integrator) -> Response:
-        camera = await service.known(camera_id)
+    async def ptz_goto(camera_id: CameraId, body: GotoPreset, who: Integrator) -> Response:
+        camera = await service.visible(camera_id, who)
         if camera.record.onvif is None:
             raise HTTPException(422, "PTZ needs a camera registered by ONVIF")
         if body.preset not in {preset.token for preset in camera.record.ptz_presets}:
@@ -149,10 +172,11 @@ def add_camera_routes(app: FastAPI, service: CameraService) -> None:
         return Response(status_code=204)
 
     @app.post("/api/cameras", status_code=201, response_model=CameraPublic)
-    async def register(body: CameraCreate, _who: Integrator) -> CameraPublic:
+    async def register(body: CameraCreate, who: Integrator) -> CameraPublic:
         camera_id = body.id or f"cam-{uuid.uuid4().hex[:12]}"
         if camera_id in RESERVED_IDS:
             raise HTTPException(422, f"camera id {camera_id!r} is reserved")
+        service.may_place(who, body.grid_cell, body.location)
         sealed = service.seal(body.password)
         password = None if body.password is None else body.password.get_secret_value()
         stream_url, snapshot_url, report = await service.resolve_source(
@@ -173,35 +197,37 @@ def add_camera_routes(app: FastAPI, service: CameraService) -> None:
         return stored.public()
 
     @app.get("/api/cameras", response_model=list[CameraPublic])
-    async def list_cameras(_who: Integrator, enabled: bool | None = None) -> list[CameraPublic]:
-        return [camera.public() for camera in await service.registry.list(enabled=enabled)]
+    async def list_cameras(who: Integrator, enabled: bool | None = None) -> list[CameraPublic]:
+        return [camera.public() for camera in await service.registry.list(enabled=enabled)
+                if service.in_scope(who, camera.record)]  # fmt: skip
 
     @app.get("/api/cameras/{camera_id}", response_model=CameraPublic)
-    async def show(camera_id: CameraId, _who: Integrator) -> CameraPublic:
-        return (await service.known(camera_id)).public()
+    async def show(camera_id: CameraId, who: Integrator) -> CameraPublic:
+        return (await service.visible(camera_id, who)).public()
 
     @app.patch("/api/cameras/{camera_id}", response_model=CameraPublic)
     async def change(
-        camera_id: CameraId, body: CameraUpdate, _who: Integrator, if_match: IfMatch = None
+        camera_id: CameraId, body: CameraUpdate, who: Integrator, if_match: IfMatch = None
     ) -> CameraPublic:
         """`If-Match: "<revision>"` (optional): refused with 409 unless the camera is still at
         that revision, so an editor that read it earlier cannot overwrite a newer change."""
-        current = await service.known(camera_id)
+        current = await service.visible(camera_id, who)
         _check_revision(if_match, current.revision)
-        stored = await _apply(service, current, body)
+        stored = await _apply(service, current, body, who)
         log.info("camera %s changed (revision %d)", camera_id, stored.revision)
         return stored.public()
 
     @app.delete("/api/cameras/{camera_id}", status_code=204)
-    async def remove(camera_id: CameraId, _who: Integrator) -> Response:
+    async def remove(camera_id: CameraId, who: Integrator) -> Response:
+        await service.visible(camera_id, who)
         if not await service.registry.remove(camera_id):
             raise HTTPException(404, "no such camera")
         log.info("camera %s removed", camera_id)
         return Response(status_code=204)
 
     @app.get("/api/cameras/{camera_id}/snapshot.jpg", response_class=Response)
-    async def snapshot(camera_id: CameraId, _who: Integrator) -> Response:
-        camera = await service.known(camera_id)
+    async def snapshot(camera_id: CameraId, who: Integrator) -> Response:
+        camera = await service.visible(camera_id, who)
         jpeg = await service.gateway.snapshot(
             camera.record.stream_url, camera.record.snapshot_url, service.credentials(camera)
         )
@@ -225,7 +251,9 @@ def _check_revision(if_match: str | None, revision: int) -> None:
         )
 
 
-async def _apply(service: CameraService, current: StoredCamera, body: CameraUpdate) -> StoredCamera:
+async def _apply(
+    service: CameraService, current: StoredCamera, body: CameraUpdate, who: Principal
+) -> StoredCamera:
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     username = changes.pop("username", current.username)
     sealed = current.password_sealed
@@ -239,6 +267,7 @@ async def _apply(service: CameraService, current: StoredCamera, body: CameraUpda
         record = CameraRecord.model_validate(current.record.model_dump() | changes)
     except ValidationError as error:
         raise HTTPException(422, public_errors(error.errors(include_input=False))) from None
+    service.may_place(who, record.grid_cell, record.location)  # not moved out of one's scope
     try:
         return await service.registry.replace(current, record, username, sealed, _now())
     except StaleRevisionError as error:

@@ -19,13 +19,11 @@ from typing import Annotated, Literal
 from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.access import Cells, Principal, in_scope, place_cell
+from hub.access import Cells, Principal, in_scope
 from hub.access_deps import visible_cells
 from hub.auth import require_operator
-from hub.camera_models import CameraRecord
 from hub.camera_routes import CameraId, CameraService
 from hub.gateway import LiveStream
-from hub.grid import Grid
 from hub.live_video import LiveRelay, Viewer, ViewerLimitError
 from hub.settings import HubSettings
 from hub.webrtc import OfferError, Peer
@@ -67,25 +65,19 @@ class Session:
 class LiveVideo:
     """The relay and the open sessions; `close()` at shutdown."""
 
-    def __init__(
-        self, settings: HubSettings, cameras: CameraService, grid: Grid | None = None
-    ) -> None:
+    def __init__(self, settings: HubSettings, cameras: CameraService) -> None:
         self.settings = settings
-        self.grid = grid  # cameras are scoped by their cell, as incidents are
         self.cameras = cameras
         self.relay = LiveRelay(
             settings.live_max_viewers_per_camera, settings.live_max_viewers, settings.live_linger_s
         )
         self.sessions: dict[str, Session] = {}
 
-    def cell_of(self, record: CameraRecord) -> str | None:
-        where = record.location
-        return place_cell(self.grid, record.grid_cell, where.lat, where.lon)
 
     async def start(self, camera_id: str, offer: LiveOffer, cells: Cells = None) -> LiveAnswer:
         """`cells`: the caller's grid scope; a camera outside it answers as an unknown one."""
         camera = await self.cameras.known(camera_id)  # 404 for an unknown camera
-        if not in_scope(cells, self.cell_of(camera.record)):
+        if not in_scope(cells, self.cameras.cell_of(camera.record)):
             raise HTTPException(404, f"no camera {camera_id}")
         if not camera.record.enabled:
             raise HTTPException(409, "the camera is disabled")
@@ -194,5 +186,5 @@ def add_live_video_routes(app: FastAPI, live: LiveVideo) -> None:
             LiveCamera(id=c.record.id, name=c.record.name or c.record.id,
                        viewers=live.relay.watching(c.record.id))
             for c in await live.cameras.registry.list(enabled=True)
-            if in_scope(cells, live.cell_of(c.record))
+            if in_scope(cells, live.cameras.cell_of(c.record))
         ]  # fmt: skip

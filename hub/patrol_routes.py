@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Response
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.access import Perm, Principal, in_scope, place_cell, scope_cells
+from hub.access import Perm, Principal
 from hub.auth import require
 from hub.camera_models import CameraRecord
 from hub.camera_routes import CameraService
@@ -167,30 +167,28 @@ def add_patrol_routes(
 
     @app.get("/api/patrol/plans/{plan_id}/cameras/{camera_id}/snapshot.jpg",
              response_class=Response)  # fmt: skip
-    async def patrol_snapshot(
-        plan_id: PlanId, camera_id: CameraId, who: Reader, request: Request
-    ) -> Response:
+    async def patrol_snapshot(plan_id: PlanId, camera_id: CameraId, who: Reader) -> Response:
         """The camera's snapshot (as GET /api/cameras/{id}/snapshot.jpg), for route cameras in
         the caller's grid scope."""
         plan = await service.view(await service.known(plan_id))
         if camera_id not in {stop.camera_id for stop in plan.route}:
             raise HTTPException(404, "no such camera on this plan's route")
         camera = await cameras.known(camera_id)
-        _in_scope(request, who, camera.record)
+        _in_scope(cameras, who, camera.record)
         jpeg = await cameras.gateway.snapshot(
             camera.record.stream_url, camera.record.snapshot_url, cameras.credentials(camera)
         )
         return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     @app.post("/api/patrol/log", status_code=201)
-    async def log_view(body: ViewIn, who: Actor, request: Request) -> LogEntry:
+    async def log_view(body: ViewIn, who: Actor) -> LogEntry:
         now = engine.now()
         if body.ended_at > now + timedelta(seconds=CLOCK_SKEW_S):
             raise HTTPException(422, "ended_at is in the future: check the page's clock")
         if body.ended_at < now - timedelta(seconds=MAX_LATE_S):
             raise HTTPException(422, f"a view is logged within {MAX_LATE_S} s of its end")
         await service.on_route(body.plan_id, body.camera_id)
-        _in_scope(request, who, (await cameras.known(body.camera_id)).record)
+        _in_scope(cameras, who, (await cameras.known(body.camera_id)).record)
         return await store.append(body, actor_of(who).id, now)
 
     @app.get("/api/patrol/log")
@@ -205,7 +203,7 @@ def add_patrol_routes(
                                camera_id=camera_id, limit=limit)  # fmt: skip
 
     @app.post("/api/patrol/reports", status_code=201, response_model=ReportOut)
-    async def report(body: ReportIn, who: Actor, request: Request) -> JSONResponse:
+    async def report(body: ReportIn, who: Actor) -> JSONResponse:
         """Open an incident at the camera of one's own view just logged (200: reported before)."""
         entry = await store.entry(body.log_entry_id)
         actor = actor_of(who)
@@ -215,7 +213,7 @@ def add_patrol_routes(
             raise HTTPException(422, f"report within {REPORT_WITHIN_S} s of the view")
         camera = await cameras.registry.get(entry.camera_id)
         if camera is not None:
-            _in_scope(request, who, camera.record)
+            _in_scope(cameras, who, camera.record)
         where, cell = (None, None) if camera is None else (camera.record.location,
                                                           camera.record.grid_cell)  # fmt: skip
         incident, created = await open_report(engine, entry, body, actor, where, cell)
@@ -223,11 +221,9 @@ def add_patrol_routes(
         return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
 
 
-def _in_scope(request: Request, who: Principal, camera: CameraRecord) -> None:
+def _in_scope(cameras: CameraService, who: Principal, camera: CameraRecord) -> None:
     """A camera outside the caller's grid scope answers as an unknown one (404)."""
-    grid = request.app.state.grid
-    cell = place_cell(grid, camera.grid_cell, camera.location.lat, camera.location.lon)
-    if not in_scope(scope_cells(who.scope, grid), cell):
+    if not cameras.in_scope(who, camera):
         raise HTTPException(404, f"no camera {camera.id}")
 
 
