@@ -183,8 +183,15 @@ def create_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/cameras/health")
-    async def camera_health(_who: CameraHealthReader) -> list[CameraHealth]:
-        return health_board.all()
+    async def camera_health(who: CameraHealthReader) -> list[CameraHealth]:
+        """Every camera's last report; a scoped caller's own cells' cameras only (a report of
+        a camera the registry does not know is shown to unscoped callers alone)."""
+        reports = health_board.all()
+        if who.scope is None:
+            return reports
+        stored = await cameras.registry.list()
+        mine = {c.record.id for c in stored if cameras.in_scope(who, c.record)}
+        return [report for report in reports if report.camera_id in mine]
 
     add_incident_routes(app, incidents)
     add_report_routes(app, incidents, store)

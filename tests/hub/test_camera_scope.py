@@ -4,13 +4,16 @@ a camera outside it (403). The camera's cell is decided as an incident's."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from hub.contracts import STREAM_CAMERA_HEALTH, CameraHealth, CameraState
 from tests.hub.conftest import Hub, _serve
 from tests.hub.incident_world import EAST_CELL, GRID_FILE, SQUARE
 from tests.hub.test_login import add_user, signed_in
@@ -66,3 +69,19 @@ async def test_a_scoped_integrator_cannot_place_a_camera_outside_its_scope(hub: 
         assert ids == {"square", "east", "new-east"}
         kept = (await admin.get("/api/cameras/new-east")).json()["location"]
         assert (kept["lat"], kept["lon"]) == (EAST_CELL.lat, EAST_CELL.lon)
+
+
+async def test_camera_health_shows_a_scoped_caller_its_cells_cameras_only(hub: Hub) -> None:
+    now = datetime.now(UTC)
+    for camera_id in ("square", "east"):
+        report = CameraHealth(camera_id=camera_id, state=CameraState.ONLINE, input_fps=5.0,
+                              last_frame_at=now, reported_at=now, reconnects=0,
+                              dropped_frames=0)  # fmt: skip
+        await hub.bus.publish(STREAM_CAMERA_HEALTH, report.model_dump_json().encode())
+    async with httpx.AsyncClient(base_url=hub.base, headers=hub.auth) as admin:
+        async with asyncio.timeout(5):
+            while len((await admin.get("/api/cameras/health")).json()) < 2:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    async with signed_in(hub, "int-east") as east:
+        shown = (await east.get("/api/cameras/health")).json()
+        assert [report["camera_id"] for report in shown] == ["east"]
