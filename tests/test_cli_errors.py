@@ -61,3 +61,9 @@ def test_rule_asking_for_a_class_the_model_lacks(tmp_path: Path) -> None:
     )
     run = replay(EXCERPT, "--rules", str(rules))
     assert_clean_error(run.stderr, run.returncode, r"rule 'cars': the model has no class 'car'")
+
+
+def test_nms_overlap_out_of_range_is_a_usage_error() -> None:
+    run = replay(EXCERPT, "--nms-iou", "2")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "argument --nms-iou: must be between 0.05 and 0.95, not 2" in run.stderr

@@ -24,9 +24,12 @@ def models_dir() -> Path:
     return Path(os.environ.get("XUELIANG_MODELS_DIR", "models"))
 
 
-def load_inference(model: str | None, device: str, detector: str = "auto") -> InferenceThread:
+def load_inference(
+    model: str | None, device: str, detector: str = "auto", nms_iou: float = 0.7
+) -> InferenceThread:
     """`detector`: "torch" (letterbox, fp16 and NMS on the device), "ultralytics" (its own
-    predict), or "auto": torch on CUDA, ultralytics on the CPU."""
+    predict), or "auto": torch on CUDA, ultralytics on the CPU. `nms_iou`: boxes overlapping
+    more are one object (bench/accuracy.py --nms-iou measures what it changes)."""
     from detection.backends.ultralytics import UltralyticsDetector, load_torch_model
     from detection.weights import resolve  # slow imports above: torch
 
@@ -35,9 +38,27 @@ def load_inference(model: str | None, device: str, detector: str = "auto") -> In
         from detection.backends.torch_pipeline import TorchDetector
 
         return InferenceThread(
-            TorchDetector(load_torch_model(resolved, device=device), device=device)
+            TorchDetector(
+                load_torch_model(resolved, device=device), device=device, nms_iou=nms_iou
+            )
         )
-    return InferenceThread(UltralyticsDetector(resolved, device=device))
+    return InferenceThread(UltralyticsDetector(resolved, device=device, nms_iou=nms_iou))
+
+
+def _nms_iou(text: str) -> float:
+    """Checked here so that a bad value is a usage error before torch loads (the detectors
+    check the same bounds)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.05 <= value <= 0.95:
+        raise argparse.ArgumentTypeError(f"must be between 0.05 and 0.95, not {value:g}")
+    return value
+
+
+def _inference(args: argparse.Namespace) -> InferenceThread:
+    return load_inference(args.model, args.device, args.detector, args.nms_iou)
 
 
 def _timestamp(text: str) -> datetime:
@@ -96,6 +117,10 @@ def _parser() -> argparse.ArgumentParser:
             "--detector", choices=["auto", "torch", "ultralytics"], default="auto",
             help="torch: pre/post-processing on the device (auto: on CUDA)",
         )
+        sub.add_argument(
+            "--nms-iou", type=_nms_iou, default=0.7,
+            help="boxes overlapping more than this are one object (0.05-0.95; default 0.7)",
+        )
     return parser
 
 
@@ -129,7 +154,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from xueliang.replay import replay
 
         _require_file(args.video)
-        inference = load_inference(args.model, args.device, args.detector)
+        inference = _inference(args)
         try:
             await replay(
                 args.video,
@@ -147,7 +172,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from xueliang.demo import run_demo
 
         _require_file(args.video, hint="run `make footage` (scripts/fetch_footage.sh)")
-        return await run_demo(args, load_inference(args.model, args.device, args.detector))
+        return await run_demo(args, _inference(args))
     if args.command == "hub":
         from xueliang.services import serve_hub
 
@@ -163,7 +188,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
             source = HubFleet(args.hub, os.environ.get("XUELIANG_WORKER_TOKEN"))
         else:
             source = static_fleet(load_cameras(args.config))
-        inference = load_inference(args.model, args.device, args.detector)
+        inference = _inference(args)
         return await run_worker(source, inference, args.metrics_port)
     raise AssertionError(args.command)
 
