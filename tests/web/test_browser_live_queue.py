@@ -60,6 +60,9 @@ async def test_browser_operator_sees_new_alert_within_2s(page: Page, hub: Hub) -
         await expect(row).to_contain_text("人数 people 14")
         await expect(row).to_have_class(re.compile(r"\bfresh\b"))  # pushed live, not loaded by REST
         await expect(page.get_by_text("暂无告警 No alerts yet.")).to_be_hidden()
+        # This hub stores no evidence: the card says so instead of a broken image.
+        await expect(row.locator(".no-snapshot")).to_have_text("无快照 No snapshot")
+        await expect(row.locator("img")).to_have_count(0)
         await hub.wait_stored(1)
     finally:  # also when it fails: the page as the operator saw it
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -69,15 +69,27 @@ function time(iso) {
   return new Date(iso).toLocaleTimeString();
 }
 
+// The evidence snapshot, or a plain "no snapshot" box where there is none or it fails to load
+// (never the browser's broken-image icon).
+function snapshotOf(alert) {
+  const none = document.createElement("div");
+  none.className = "no-snapshot";
+  none.textContent = "无快照 No snapshot";
+  if (!alert.snapshot_ref) return none;
+  const img = document.createElement("img");
+  img.alt = `快照 Snapshot ${alert.camera_name || alert.camera_id}`;
+  img.loading = "lazy";
+  img.addEventListener("error", () => img.replaceWith(none), { once: true });
+  img.src = `/api/alerts/${alert.id}/snapshot.jpg?r=${alert.revision}`;
+  return img;
+}
+
 function render(alert) {
   const item = document.createElement("li");
   item.className = `alert level-${alert.level} status-${alert.status}`;
   item.dataset.alertId = alert.id;
   item.dataset.revision = alert.revision;
-  const img = document.createElement("img");
-  img.alt = "snapshot";
-  img.loading = "lazy";
-  if (alert.snapshot_ref) img.src = `/api/alerts/${alert.id}/snapshot.jpg?r=${alert.revision}`;
+  const img = snapshotOf(alert);
   const body = document.createElement("div");
   const title = document.createElement("div");
   title.className = "title";
