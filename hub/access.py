@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from hub.contracts import Alert
-from hub.grid import Grid
+from hub.grid import Grid, ancestors
 
 Cells = frozenset[str] | None  # the grid cells a caller may see; None: everywhere
 
@@ -123,3 +123,15 @@ def narrowed(cells: Cells, wanted: Collection[str] | None) -> list[str] | None:
     if wanted is None:
         return sorted(cells)
     return sorted(cells & set(wanted))
+
+
+def serves_scope(grid: Grid | None, scope: str | None, grid_ids: Collection[str]) -> bool:
+    """A responder serving `grid_ids` is one a caller scoped to `scope` sees and manages: one
+    of the scope's cells, or a node above it (a street team is dispatched into its
+    communities). Unscoped callers see everyone; a responder of no node only them."""
+    if scope is None:
+        return True
+    cells = scope_cells(scope, grid) or frozenset()
+    node = None if grid is None else grid.nodes.get(scope)
+    above = frozenset() if node is None else frozenset(n.id for n in ancestors(node))
+    return bool(set(grid_ids) & (cells | above))

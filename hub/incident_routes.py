@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import Body, FastAPI, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hub.access import Perm, Principal, in_scope, narrowed
+from hub.access import Perm, Principal, in_scope, narrowed, serves_scope
 from hub.access_deps import (  # re-exported ("X as X"): the map and patrol routes import here
     Caller as Caller,
 )
@@ -207,8 +207,10 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
         return NewResponder(responder=record, token=token)
 
     @app.get("/api/responders")
-    async def list_responders(_who: Operator) -> list[ResponderRecord]:
-        return await engine.responders.all()
+    async def list_responders(who: Operator) -> list[ResponderRecord]:
+        """Everyone for an unscoped caller; else those serving the scope or a node above it."""
+        return [r for r in await engine.responders.all()
+                if serves_scope(engine.grid, who.scope, engine.grid_ids_of(r))]  # fmt: skip
 
     @app.get("/api/me")
     async def me(who: Me) -> ResponderRecord:
@@ -243,8 +245,12 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
     @app.put("/api/responders/{responder_id}/availability")
     async def set_their_availability(
         responder_id: Annotated[str, Path(max_length=64)], change: AvailabilityChange,
-        _who: Operator,
+        who: Operator,
     ) -> ResponderRecord:  # fmt: skip
+        found = await engine.responders.get(responder_id)
+        serving = frozenset() if found is None else engine.grid_ids_of(found)
+        if found is not None and not serves_scope(engine.grid, who.scope, serving):
+            raise HTTPException(404, "no such responder")  # as an unknown one
         changed = await engine.responders.change(
             responder_id, engine.now(), availability=change.availability
         )

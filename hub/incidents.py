@@ -54,7 +54,7 @@ from hub.lifecycle.changes import refused_responders
 from hub.lifecycle.model import ACTIVE_ASSIGNMENTS
 from hub.merging import MergeCandidate, MergeRule, tiles_near
 from hub.outbox import IncidentChange
-from hub.responders import ResponderStore
+from hub.responders import ResponderRecord, ResponderStore
 
 log = logging.getLogger("xueliang.hub.incidents")
 
@@ -120,6 +120,10 @@ class IncidentEngine:
 
     def now(self) -> datetime:
         return self._clock()
+
+    def grid_ids_of(self, record: ResponderRecord) -> frozenset[str]:
+        """The grid nodes a responder serves: its own list and the grid file's."""
+        return frozenset(record.grid_ids) | self._memberships.get(record.id, frozenset())
 
     # --- alerts ---------------------------------------------------------------------------
 

@@ -184,3 +184,27 @@ async def test_the_map_shows_a_scoped_viewer_only_its_cells_incidents(scoped: Sc
     assert shown(everyone) == {by_cell["g-001"]["id"], by_cell["g-002"]["id"]}
     viewer = await clients["view-b"].get("/api/map")
     assert viewer.status_code == 200 and shown(viewer.json()) == {by_cell["g-002"]["id"]}
+
+
+async def test_a_scoped_operator_sees_and_manages_the_responders_serving_its_scope(
+    scoped: Scoped,
+) -> None:
+    """The demo grid: r-wang serves g-001, r-zhao g-002, r-com-patrol the community above both;
+    r-free serves no node (only unscoped callers see them)."""
+    _hub, clients, _by_cell = scoped
+    admin, operator = clients["admin"], clients["op-b"]  # op-b is scoped to g-002
+    for responder_id in ("r-wang", "r-zhao", "r-com-patrol", "r-free"):
+        created = await admin.post("/api/responders", json={"id": responder_id})
+        assert created.status_code == 201, created.text
+    listed = {r["id"] for r in (await operator.get("/api/responders")).json()}
+    assert listed == {"r-zhao", "r-com-patrol"}
+    everyone = {r["id"] for r in (await admin.get("/api/responders")).json()}
+    assert everyone == {"r-wang", "r-zhao", "r-com-patrol", "r-free"}
+    on_duty = {"availability": "available"}
+    foreign = await operator.put("/api/responders/r-wang/availability", json=on_duty)
+    unknown = await operator.put("/api/responders/r-nobody/availability", json=on_duty)
+    assert (foreign.status_code, foreign.json()) == (404, unknown.json())
+    mine = await operator.put("/api/responders/r-zhao/availability", json=on_duty)
+    assert mine.status_code == 200 and mine.json()["availability"] == "available"
+    wang = [r for r in (await admin.get("/api/responders")).json() if r["id"] == "r-wang"]
+    assert wang[0]["availability"] != "available"  # the refused change wrote nothing
