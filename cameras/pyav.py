@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -241,3 +241,29 @@ def _explain(error: Exception) -> str:
     # FFmpeg errors may quote the URL (with credentials): keep only the error's own text.
     text = getattr(error, "strerror", None) or type(error).__name__
     return redact_url(str(text))
+
+
+def replay_native(path: str, stop: Callable[[], bool]) -> Iterator[Any]:
+    """A video file as a live camera for the live view: PyAV's own frames, paced by their
+    timestamps and looped until `stop()`, with timestamps that keep increasing across passes
+    (a WebRTC receiver drops frames whose time goes back)."""
+    offset_s, clock_start = 0.0, time.monotonic()
+    while not stop():
+        reader = open_video(path)
+        last_s = -1.0
+        try:
+            for frame, info in reader.native_frames(stop):
+                if stop():  # a decoder flushes several frames at once: ask before each
+                    return
+                last_s = info.pts_s
+                wait_s = clock_start + offset_s + info.pts_s - time.monotonic()
+                if wait_s > 0:
+                    time.sleep(wait_s)
+                if frame.time_base is not None:  # shift into the run's own timeline
+                    frame.pts = round((offset_s + info.pts_s) / frame.time_base)
+                yield frame
+        finally:
+            reader.close()
+        if last_s < 0 and not stop():
+            raise VideoError(f"{redact_url(path)}: no frames to replay", "invalid_data")
+        offset_s += max(last_s, 0.0) + 1 / reader.fps

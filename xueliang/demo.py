@@ -12,6 +12,7 @@ import contextlib
 import os
 import secrets
 import time
+from pathlib import Path
 
 import uvicorn
 from pydantic import SecretStr
@@ -19,12 +20,14 @@ from rich.console import Console
 
 from cameras.source import SourceOptions
 from hub.app import create_app
+from hub.camera_registry import CameraRegistry
 from hub.contracts import STREAM_ALERTS, Alert
 from hub.incidents import IncidentEngine
 from hub.settings import HubSettings
 from hub.store import AlertStore
 from xueliang.bus import InProcessBus
 from xueliang.config import default_camera, load_cameras
+from xueliang.demo_camera import FootageGateway, register_demo_camera
 from xueliang.demo_incidents import DEMO_GRID, add_demo_responders, print_changes
 from xueliang.evidence_store import EvidenceFolder
 from xueliang.inference import InferenceThread, batching
@@ -53,16 +56,18 @@ async def run_demo(args: argparse.Namespace, inference: InferenceThread) -> int:
     bus = InProcessBus()
     store = await AlertStore.open(settings.database_url)
     metrics = WorkerMetrics()
-    app = create_app(settings, bus, store, metrics.registry)
+    camera = load_cameras(args.rules)[0] if args.rules else default_camera(args.video)
+    camera = camera.model_copy(update={"url": args.video})
+    footage = FootageGateway(Path(args.video))  # the live view plays the footage
+    app = create_app(settings, bus, store, metrics.registry, footage)
     incidents: IncidentEngine = app.state.incidents
     await add_demo_responders(incidents)
+    await register_demo_camera(CameraRegistry(store.engine), camera)  # on the map, live view
     incidents.on_change = print_changes(incidents, lambda line: console.print(line, soft_wrap=True))
     server = uvicorn.Server(
         uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False,
                        ws_per_message_deflate=False)  # as `xueliang hub` (see services.py)
     )
-    camera = load_cameras(args.rules)[0] if args.rules else default_camera(args.video)
-    camera = camera.model_copy(update={"url": args.video})
 
     async def sink(alert: Alert) -> None:
         await bus.publish(STREAM_ALERTS, alert.model_dump_json().encode())
