@@ -60,7 +60,7 @@ from hub.responders import ResponderStore
 from hub.scheduler import DeadlineScheduler
 from hub.sealing import Sealer
 from hub.settings import HubSettings
-from hub.store import AlertStore
+from hub.store import AlertCount, AlertStore
 from hub.tasks import Supervised
 from hub.users_routes import add_access_routes
 from hub.validation import public_errors
@@ -273,6 +273,12 @@ def _routes(
     @app.get("/api/alerts/{alert_id}")
     async def get_alert(alert_id: AlertId, who: Reader, request: Request) -> Alert:
         return await _known(store, alert_id, who, request)
+
+    @app.get("/api/alerts/{alert_id}/counts")
+    async def alert_counts(alert_id: AlertId, who: Reader, request: Request) -> list[AlertCount]:
+        """The alert's reports, oldest first: the count over time."""
+        await _known(store, alert_id, who, request)  # 404 when unknown or out of scope
+        return await store.counts(alert_id)
 
     @app.get("/api/alerts/{alert_id}/snapshot.jpg", response_class=FileResponse)
     async def snapshot(alert_id: AlertId, who: Reader, request: Request) -> FileResponse:

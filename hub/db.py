@@ -35,6 +35,19 @@ class AlertRow(Base):
     )
 
 
+class AlertCountRow(Base):
+    """Every report of an alert (each revision): its people count over time, for the chart."""
+
+    __tablename__ = "alert_counts"
+
+    alert_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    people_count: Mapped[int] = mapped_column(Integer)
+    peak_people: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(16))
+
+
 class CameraRow(Base):
     """A registered camera: the record as JSON, the username beside it and the password sealed
     (never in `body`)."""

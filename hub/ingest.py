@@ -38,7 +38,7 @@ class AlertIngest:
     async def handle_batch(self, messages: list[bytes]) -> None:
         alerts = [alert for data in messages if (alert := await self._parse(data)) is not None]
         unique = newest_per_id(alerts)  # a newer revision in the same batch supersedes
-        fresh = await self._store.upsert_many(unique)
+        fresh = await self._store.upsert_many(alerts)  # every report: a point of the counts
         failpoints.hit("ingest.after_alert_write")
         for alert in unique:  # pages see the alerts first, then the incidents they join
             if alert.id in fresh:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -18,8 +19,19 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from hub.contracts import Alert, AlertKind, AlertStatus, Level
-from hub.db import AlertRow
+from hub.db import AlertCountRow, AlertRow
 from hub.migrate import upgrade_to_head
+
+
+class AlertCount(BaseModel):
+    """One report of an alert: when, how many people, the most so far, its colour."""
+
+    revision: int
+    at: datetime
+    people_count: int
+    peak_people: int
+    level: Level
+
 
 _COLUMNS = ("id", "revision", "camera_id", "kind", "level", "status", "started_at", "updated_at",
             "grid_cell", "body")  # fmt: skip
@@ -45,11 +57,28 @@ def _upsert(dialect: str) -> Any:
     ).returning(AlertRow.id)
 
 
+def _count_row(alert: Alert) -> dict[str, Any]:
+    return {
+        "alert_id": alert.id, "revision": alert.revision, "at": alert.updated_at,
+        "people_count": alert.people_count, "peak_people": alert.peak_people,
+        "level": alert.level.value,
+    }  # fmt: skip
+
+
+def _count_insert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING: a redelivered report adds no second point."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(AlertCountRow).on_conflict_do_nothing(
+        index_elements=[AlertCountRow.alert_id, AlertCountRow.revision]
+    )
+
+
 class AlertStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._upsert = _upsert(engine.dialect.name)  # built once: ingest runs it per batch
+        self._count_insert = _count_insert(engine.dialect.name)
         # The hub's grid cell of an alert (hub.access.alert_cell, set by create_app), stored
         # beside it so that grid scopes filter lists in the query; else the reported cell.
         self.cell_of: Callable[[Alert], str | None] = lambda alert: alert.grid_cell
@@ -81,18 +110,36 @@ class AlertStore:
 
     async def upsert_many(self, alerts: Sequence[Alert]) -> set[str]:
         """Store reports in one transaction; the ids stored (new, or newer than what was
-        stored). Each id at most once (PostgreSQL refuses to update a row twice in one
-        statement: keep the newest revision first, see `newest_per_id`).
+        stored). Of one id several times, the newest revision is the alert's (PostgreSQL
+        refuses to update a row twice in one statement), and every one is a point of its count
+        over time.
 
         One atomic statement per row (INSERT ... ON CONFLICT DO UPDATE ... WHERE stored < new),
         so two hubs ingesting the same alert at once cannot both win or step the revision back;
         sent as one executemany, which SQLAlchemy turns into multi-row INSERTs."""
         if not alerts:
             return set()
+        newest: dict[str, Alert] = {}
+        for alert in alerts:
+            if alert.id not in newest or alert.revision > newest[alert.id].revision:
+                newest[alert.id] = alert
+        points = {(a.id, a.revision): _count_row(a) for a in alerts}  # a redelivery: one point
         async with self._engine.begin() as connection:
-            rows = [_row(alert, self.cell_of(alert)) for alert in alerts]
+            rows = [_row(alert, self.cell_of(alert)) for alert in newest.values()]
             result = await connection.execute(self._upsert, rows)
+            # Every report is a point of the count over time, an older one arriving late too.
+            await connection.execute(self._count_insert, list(points.values()))
             return set(result.scalars())
+
+    async def counts(self, alert_id: str) -> list[AlertCount]:
+        """The alert's reports, oldest first: its people count over time."""
+        query = (select(AlertCountRow).where(AlertCountRow.alert_id == alert_id)
+                 .order_by(AlertCountRow.revision))  # fmt: skip
+        async with self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+        return [AlertCount(revision=row.revision, at=row.at, people_count=row.people_count,
+                           peak_people=row.peak_people, level=Level(row.level))
+                for row in rows]  # fmt: skip
 
     async def get(self, alert_id: str) -> Alert | None:
         async with self._sessions() as session:

@@ -47,6 +47,7 @@ ROUTES: list[tuple[str, str, Any, Expect]] = [
     ("GET", "/api/alerts", None, READERS),
     ("GET", "/api/alerts/{alert}", None, READERS),
     ("GET", "/api/alerts/{alert}/snapshot.jpg", None, READERS),
+    ("GET", "/api/alerts/{alert}/counts", None, READERS),
     ("GET", "/metrics", None, {"admin": OK}),
     ("GET", "/api/cameras/health", None, {**READERS, "integrator": OK}),
     ("GET", "/api/incidents", None, READERS),

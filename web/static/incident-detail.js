@@ -112,6 +112,7 @@ const incidentDetail = (() => {
     current = incident;
     renderFacts(incident);
     renderButtons();
+    countChart.show(incident);
     if (auditSeq < incident.version) loadAudit(incident.id);
   }
 
@@ -134,6 +135,7 @@ const incidentDetail = (() => {
   function hide() {
     wantedId = null;
     current = null;
+    countChart.clear();
     panel.hidden = true;
     incidentList.deselect();
   }
