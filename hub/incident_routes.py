@@ -28,12 +28,12 @@ from hub.access_deps import current_caller as current_caller
 from hub.access_deps import visible_cells as visible_cells
 from hub.contracts import Level
 from hub.dispatch import Availability, Ranking, override_reasons
-from hub.incidents import (
-    IncidentEngine,
+from hub.incident_errors import (
     IncidentNotFoundError,
     ResponderNotEligibleError,
     ResponderNotFoundError,
 )
+from hub.incidents import IncidentEngine
 from hub.lifecycle import (
     EVENT_ADAPTER,
     Actor,

@@ -31,6 +31,11 @@ from hub.dispatch import (
     rank,
 )
 from hub.grid import Grid
+from hub.incident_errors import (
+    IncidentNotFoundError,
+    ResponderNotEligibleError,
+    ResponderNotFoundError,
+)
 from hub.incident_store import IncidentStore, StaleIncidentError
 from hub.lifecycle import (
     Actor,
@@ -61,25 +66,6 @@ log = logging.getLogger("xueliang.hub.incidents")
 _INCIDENT_NAMESPACE = uuid.UUID("5d7f0c52-3c1e-4f5b-9a53-6b1f3f0b7c21")
 _MAX_ATTEMPTS = 8
 _NOWHERE = GeoPoint(lat=0, lon=0)
-
-
-class IncidentNotFoundError(Exception):
-    pass
-
-
-class ResponderNotFoundError(Exception):
-    """No responder has this id."""
-
-
-class ResponderNotEligibleError(Exception):
-    """The ranking left this responder out of the incident; `reasons` say why."""
-
-    def __init__(self, responder_id: str, reasons: Sequence[str], *, overridable: bool) -> None:
-        self.responder_id = responder_id
-        self.reasons = list(reasons)
-        self.overridable = overridable
-        hint = " (an operator may dispatch with override and a reason)" if overridable else ""
-        super().__init__(f"{responder_id} cannot be dispatched: {'; '.join(self.reasons)}{hint}")
 
 
 @dataclass(frozen=True)

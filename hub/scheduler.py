@@ -10,7 +10,8 @@ import contextlib
 import logging
 from datetime import datetime, timedelta
 
-from hub.incidents import IncidentEngine, IncidentNotFoundError
+from hub.incident_errors import IncidentNotFoundError
+from hub.incidents import IncidentEngine
 from hub.lifecycle import Actor, DeadlineMissed, LifecycleError
 
 log = logging.getLogger("xueliang.hub.scheduler")
