@@ -47,6 +47,7 @@ ROUTES: list[tuple[str, str, Any, Expect]] = [
     ("GET", "/api/alerts", None, READERS),
     ("GET", "/api/alerts/{alert}", None, READERS),
     ("GET", "/api/alerts/{alert}/snapshot.jpg", None, READERS),
+    ("GET", "/api/alerts/{alert}/clip.mp4", None, READERS),
     ("GET", "/api/alerts/{alert}/counts", None, READERS),
     ("GET", "/metrics", None, {"admin": OK}),
     ("GET", "/api/cameras/health", None, {**READERS, "integrator": OK}),
@@ -65,6 +66,10 @@ ROUTES: list[tuple[str, str, Any, Expect]] = [
     ("PUT", "/api/responders/r-li/availability", {}, ACTORS),
     ("GET", "/api/me", None, RESPONDER),
     ("GET", "/api/me/incidents", None, RESPONDER),
+    ("GET", "/api/me/tasks", None, RESPONDER),  # the phone page (hub/responder_routes.py)
+    ("GET", "/api/me/incidents/{incident}/snapshot.jpg", None, RESPONDER),
+    ("POST", "/api/me/incidents/{incident}/photos", {}, RESPONDER),
+    ("GET", "/api/incidents/{incident}/photos/ph-x", None, {**READERS, "responder": OK}),
     ("PUT", "/api/me/position", {}, RESPONDER),
     ("PUT", "/api/me/availability", {}, RESPONDER),
     ("GET", "/api/reports/daily?day=2026-03-01", None, READERS),
@@ -96,10 +101,10 @@ ROUTES: list[tuple[str, str, Any, Expect]] = [
 ]
 NAMES = {"{alert}": "{alert_id}", "{incident}": "{incident_id}", "cam-x": "{camera_id}",
          "r-li": "{responder_id}", "nobody": "{user_id}", "s-1": "{session_id}",
-         "p-x": "{plan_id}"}  # fmt: skip
+         "p-x": "{plan_id}", "ph-x": "{name}"}  # fmt: skip
 PUBLIC = {("POST", "/api/session"), ("DELETE", "/api/session"), ("POST", "/api/setup"),
           ("GET", "/health"), ("GET", "/"), ("GET", "/login"), ("GET", "/patrol"),
-          ("GET", "/integrator")}  # fmt: skip
+          ("GET", "/integrator"), ("GET", "/responder")}  # fmt: skip
 SOCKET_READERS = {"admin", "operator", "viewer"}
 
 
