@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import errno
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Literal
 
 import av
@@ -267,3 +268,35 @@ def replay_native(path: str, stop: Callable[[], bool]) -> Iterator[Any]:
         if last_s < 0 and not stop():
             raise VideoError(f"{redact_url(path)}: no frames to replay", "invalid_data")
         offset_s += max(last_s, 0.0) + 1 / reader.fps
+
+
+def write_clip(
+    path: str, images_bgr: Sequence[np.ndarray[Any, Any]], times_s: Sequence[float]
+) -> None:
+    """Encode BGR frames (one size) as a small H.264 MP4 (yuv420p, moov first: `+faststart`,
+    so a browser starts playing before the whole file is in). `times_s`: each frame's stream
+    time; the clip keeps their spacing, so sampled frames (1 s apart, or a burst) play at the
+    speed they happened. The container is named, not guessed: `path` may end in `.part`."""
+    if not images_bgr or len(images_bgr) != len(times_s):
+        raise ValueError("a clip needs frames, each with its time")
+    height, width = (int(side) // 2 * 2 for side in images_bgr[0].shape[:2])  # yuv420p: even
+    container = av.open(path, mode="w", format="mp4", options={"movflags": "+faststart"})
+    try:
+        stream = container.add_stream("libx264", rate=_CLIP_TIME_BASE.denominator)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.time_base = _CLIP_TIME_BASE
+        stream.options = {"preset": "veryfast", "crf": "28"}
+        first_s, last_pts = times_s[0], -1
+        for image, at_s in zip(images_bgr, times_s, strict=True):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:height, :width]),
+                                               format="bgr24")  # fmt: skip
+            frame.pts = max(last_pts + 1, round((at_s - first_s) / _CLIP_TIME_BASE))
+            frame.time_base = _CLIP_TIME_BASE
+            last_pts = frame.pts
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    finally:
+        container.close()
+
+
+_CLIP_TIME_BASE = Fraction(1, 1000)  # milliseconds: sampled frames are irregularly spaced

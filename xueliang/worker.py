@@ -27,6 +27,7 @@ from hub.contracts import (
     needs_tracking,
     place_of,
 )
+from xueliang.evidence_clip import DEFAULT_CLIP_S, ClipWriter, FrameRing
 from xueliang.evidence_store import EvidenceFolder
 from xueliang.inference import BatchedInference
 
@@ -74,9 +75,12 @@ class CameraRun:
     on_progress: Callable[[CameraProgress], None] | None = None
     unseal: Callable[[str], str] | None = None  # opens `password_sealed` (the shared key)
     tracker_factory: TrackerFactory | None = None  # ByteTrack when None and a rule needs one
+    clip_s: float = DEFAULT_CLIP_S  # evidence clip of the last sampled frames; 0: none
     progress: CameraProgress = field(init=False)
     source: FrameSource | None = field(default=None, init=False)  # while running, for health
     _snapshots: dict[str, str] = field(default_factory=dict, init=False)
+    _ring: FrameRing | None = field(default=None, init=False)
+    _clips: ClipWriter | None = field(default=None, init=False)
     _counted_in: int = field(default=0, init=False)
     _counted_dropped: int = field(default=0, init=False)
 
@@ -105,8 +109,12 @@ class CameraRun:
             self.camera, self.inference.detector.class_map, epoch=epoch,
             tracker_factory=(self.tracker_factory or _bytetrack) if tracking else None,
         )  # fmt: skip
+        if self.evidence is not None and self.clip_s > 0:
+            self._ring, self._clips = FrameRing(self.clip_s), ClipWriter(self.evidence)
         last: DecodedFrame | None = None
         async for frame in source.frames():
+            if self._ring is not None:
+                self._ring.push(frame.pts_s, frame.image)  # before its alert: the clip ends on it
             detections = await self.inference.detect(self.camera.id, frame.image)
             if detections is None:
                 continue  # dropped by the batcher (too old, or superseded): counted there
@@ -117,6 +125,8 @@ class CameraRun:
             for outcome in outcomes:
                 await self._emit(outcome, frame, epoch)
             last = frame
+        if self._clips is not None:
+            await self._clips.drain()  # so that the last reports carry their clips
         if last is not None:
             for outcome in analyzer.finish(max(source.end_pts_s, last.pts_s)):
                 await self._emit(outcome, last, epoch)
@@ -149,6 +159,7 @@ class CameraRun:
         if event.type != "ended" and self.evidence is not None:  # a crossing gets one too
             snapshot_ref = await self._write_snapshot(outcome, frame, epoch)
             self._snapshots[key] = snapshot_ref
+        clip_ref = self._clip_ref(outcome, key, epoch)
         if event.type in ("ended", "crossed"):
             self._snapshots.pop(key, None)
         alert = build_alert(
@@ -159,7 +170,7 @@ class CameraRun:
             class_map=self.inference.detector.class_map,
             model_name=self.inference.detector.name,
             snapshot_ref=snapshot_ref,
-        )
+        ).model_copy(update={"clip_ref": clip_ref})
         self.progress.alerts += 1
         if self.inference.metrics is not None:
             labels = (self.camera.id, alert.kind.value, alert.status.value)
@@ -167,15 +178,32 @@ class CameraRun:
         self.progress.last_alert = alert
         await self.sink(alert)
 
+    def _clip_ref(self, outcome: RuleOutcome, key: str, epoch: datetime) -> str | None:
+        """The first report starts the clip (written in a thread, detection goes on); a later
+        report carries its name once it is on disk. A crossing has no later report: no clip."""
+        if self._clips is None or self._ring is None:
+            return None
+        if outcome.event.type == "started":
+            name = f"{self._evidence_stem(outcome, epoch)}-clip.mp4"
+            self._clips.start(key, name, self._ring.frames())
+        clip_ref = self._clips.ref(key)
+        if outcome.event.type in ("ended", "crossed"):
+            self._clips.forget(key)
+        return clip_ref
+
+    def _evidence_stem(self, outcome: RuleOutcome, epoch: datetime) -> str:
+        event = outcome.event
+        started_at = epoch + timedelta(seconds=event.started_s)
+        stamp = f"{started_at:%Y%m%dT%H%M%S%f}"
+        track = "" if event.track_id is None else f"-t{event.track_id}"
+        return f"{self.camera.id}-{outcome.rule.id}-{stamp}{track}"
+
     async def _write_snapshot(
         self, outcome: RuleOutcome, frame: DecodedFrame, epoch: datetime
     ) -> str:
         assert self.evidence is not None
         event = outcome.event
-        started_at = epoch + timedelta(seconds=event.started_s)
-        stamp = f"{started_at:%Y%m%dT%H%M%S%f}"
-        track = "" if event.track_id is None else f"-t{event.track_id}"
-        name = f"{self.camera.id}-{outcome.rule.id}-{stamp}{track}-r{event.revision}.jpg"
+        name = f"{self._evidence_stem(outcome, epoch)}-r{event.revision}.jpg"
         outline, closed = _outline(self.camera, outcome.rule)
         caption = _caption(self.camera.id, outcome)
         evidence = self.evidence

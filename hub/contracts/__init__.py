@@ -190,6 +190,11 @@ class Alert(Strict):
         default=None, max_length=256, pattern=r"^[A-Za-z0-9_.-]+\.jpg$",
         description="Evidence JPEG name in the shared evidence store",
     )
+    clip_ref: str | None = Field(
+        default=None, max_length=256, pattern=r"^[A-Za-z0-9_.-]+\.mp4$",
+        description="Evidence clip (H.264 MP4 of the sampled frames before the alert) in the "
+        "evidence store; written after the first report, so it comes with a later one",
+    )
 
     @field_validator("started_at", "updated_at", "ended_at")
     @classmethod
