@@ -56,6 +56,7 @@ from hub.outbound.settings import sinks_from_settings
 from hub.outbox import IncidentChange
 from hub.patrol_routes import add_patrol_routes
 from hub.report_routes import add_report_routes
+from hub.responder_routes import add_responder_routes
 from hub.responders import ResponderStore
 from hub.scheduler import DeadlineScheduler
 from hub.sealing import Sealer
@@ -199,6 +200,7 @@ def create_app(
     add_live_video_routes(app, LiveVideo(settings, cameras))  # WebRTC live view
     add_map_routes(app, incidents, cameras.registry)
     add_patrol_routes(app, incidents, cameras, store.engine, PAGE_HEADERS)  # video patrol
+    add_responder_routes(app, incidents, store, PAGE_HEADERS)  # the responder's phone page
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
@@ -259,12 +261,15 @@ def _routes(
         kind: AlertKind | None = None,
         level: Level | None = None,
         status: AlertStatus | None = None,
+        grid_cell: Annotated[str | None, Query(max_length=64)] = None,
         since: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> list[Alert]:
         if since is not None and since.tzinfo is None:
             raise HTTPException(422, "since must carry a timezone, e.g. 2026-01-01T00:00:00Z")
-        cells = narrowed(scope_cells(who.scope, request.app.state.grid), None)
+        # `grid_cell`: the hub's cell of the alert (as scopes use), not the one a worker reported
+        wanted = None if grid_cell is None else [grid_cell]
+        cells = narrowed(scope_cells(who.scope, request.app.state.grid), wanted)
         return await store.list(
             camera_id=camera_id, kind=kind, level=level, status=status, since=since,
             grid_cells=cells, limit=limit,
@@ -291,6 +296,20 @@ def _routes(
             raise HTTPException(404, "snapshot not found")
         return FileResponse(
             path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+        )
+
+    @app.get("/api/alerts/{alert_id}/clip.mp4", response_class=FileResponse)
+    async def clip(alert_id: AlertId, who: Reader, request: Request) -> FileResponse:
+        """The evidence clip (H.264 MP4), as the snapshot: same scope check, same folder."""
+        alert = await _known(store, alert_id, who, request)
+        if alert.clip_ref is None:
+            raise HTTPException(404, "this alert has no clip")
+        folder = settings.evidence_dir.resolve()
+        path = (folder / alert.clip_ref).resolve()
+        if path.parent != folder or not path.is_file():
+            raise HTTPException(404, "clip not found")
+        return FileResponse(  # answers Range requests, as a <video> asks
+            path, media_type="video/mp4", headers={"Cache-Control": "private, max-age=3600"}
         )
 
     @app.websocket("/ws/alerts")

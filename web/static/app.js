@@ -112,7 +112,11 @@ function upsert(alert, fresh) {
   const existing = list.querySelector(`[data-alert-id="${CSS.escape(alert.id)}"]`);
   if (existing && Number(existing.dataset.revision) >= alert.revision) return;
   const item = render(alert);
+  consoleFilters.mark(item, "alert", alert);
   if (fresh) item.classList.add("fresh");
+  // The alarm for a red one that arrives live (new, or raised to red) and that the filter shows.
+  const wasRed = existing && existing.classList.contains("level-red");
+  if (fresh && alert.level === "red" && !wasRed && consoleFilters.matches(item)) alertSound.alarm();
   if (existing) existing.remove();
   // Newest update first.
   const after = [...list.children].find((other) => other.dataset.updated < alert.updated_at);
@@ -120,12 +124,13 @@ function upsert(alert, fresh) {
   list.insertBefore(item, after || null);
   while (list.children.length > MAX_ROWS) list.lastElementChild.remove();
   empty.hidden = list.children.length > 0;
+  consoleFilters.count();
 }
 
 async function refresh() {
   let response;
   try {
-    response = await fetch("/api/alerts?limit=50");
+    response = await fetch(`/api/alerts?limit=50${consoleFilters.params("alert")}`);
   } catch (error) {
     return false;  // the hub is unreachable: the socket's backoff tries again
   }
@@ -180,6 +185,7 @@ function connect() {
   } catch (error) {
     showNotice("无法连接 The hub cannot be reached.");
   }
+  consoleFilters.init(() => Promise.all([refresh(), incidentList.refresh()]));
   await Promise.all([refresh(), incidentList.refresh()]);
   const linked = new URLSearchParams(location.search).get("incident");  // a link to one incident
   if (linked) incidentDetail.open(linked);

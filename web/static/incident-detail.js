@@ -113,6 +113,7 @@ const incidentDetail = (() => {
     renderFacts(incident);
     renderButtons();
     countChart.show(incident);
+    evidenceClip.show(incident);
     if (auditSeq < incident.version) loadAudit(incident.id);
   }
 
@@ -136,6 +137,7 @@ const incidentDetail = (() => {
     wantedId = null;
     current = null;
     countChart.clear();
+    evidenceClip.clear();
     panel.hidden = true;
     incidentList.deselect();
   }

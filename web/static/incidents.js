@@ -121,6 +121,7 @@ const incidentList = (() => {
     item.dataset.updated = incident.updated_at;
     if (fresh) item.classList.add("fresh");
     if (incident.id === selectedId) item.classList.add("selected");
+    consoleFilters.mark(item, "incident", incident);
     const open = el("button", "incident-open");
     open.type = "button";
     const title = el("div", "title");
@@ -146,19 +147,24 @@ const incidentList = (() => {
     if (incident.id === selectedId) incidentDetail.update(incident);
     if ((shown.get(incident.id) ?? -1) >= incident.version && !CLOSED.has(incident.state)) return;
     const existing = find(incident.id);
+    const wasRed = existing && existing.classList.contains("colour-red");
     if (existing) existing.remove();
     if (CLOSED.has(incident.state)) {
       shown.delete(incident.id);
     } else {
       shown.set(incident.id, incident.version);
       const after = [...list.children].find((other) => other.dataset.updated < incident.updated_at);
-      list.insertBefore(row(incident, fresh), after || null);
+      const item = row(incident, fresh);
+      list.insertBefore(item, after || null);
+      // A red incident arriving live (new or raised) that the filter shows: the alarm.
+      if (fresh && incident.colour === "red" && !wasRed && consoleFilters.matches(item)) alertSound.alarm();
     }
     while (list.children.length > MAX_ROWS) {
       shown.delete(list.lastElementChild.dataset.incidentId);
       list.lastElementChild.remove();
     }
     empty.hidden = list.children.length > 0;
+    consoleFilters.count();
   }
 
   function select(id) {
@@ -176,17 +182,20 @@ const incidentList = (() => {
   // answer lacks and that did not change meanwhile have closed (or fallen off): they go.
   async function refresh() {
     const before = new Map(shown);
-    const answer = await incidentKit.api("/api/incidents?open=true&limit=100");
+    const answer = await incidentKit.api(`/api/incidents?open=true&limit=100${consoleFilters.params("incident")}`);
     if (!answer.ok) return false;
     const open = new Set(answer.data.incidents.map((incident) => incident.id));
     for (const [id, version] of before) {
-      if (!open.has(id) && shown.get(id) === version) {
+      // A filtered answer says nothing of the rows the filter hides: those stay.
+      const item = find(id);
+      if (!open.has(id) && shown.get(id) === version && (!item || consoleFilters.matches(item))) {
         shown.delete(id);
-        find(id)?.remove();
+        item?.remove();
       }
     }
     answer.data.incidents.forEach((incident) => upsert(incident, false));
     empty.hidden = list.children.length > 0;
+    consoleFilters.count();
     return true;
   }
 
