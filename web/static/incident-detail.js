@@ -44,6 +44,11 @@ const incidentDetail = (() => {
       mark_false: REVIEW.has(state),
       "show-dispatch": DISPATCHABLE.has(state) && (state !== "pending_review" || incident.confirmed),
       note: Boolean(note.value.trim()),  // any state, closed too: notes never move the incident
+      // 核查: the responder's feedback is checked before the incident closes as resolved; a
+      // rejection sends it back for rework and needs a reason (the note field's text).
+      start_check: state === "feedback_submitted",
+      approve: state === "verifying",
+      reject_feedback: state === "verifying" && Boolean(note.value.trim()),
     };
   }
 
@@ -151,7 +156,8 @@ const incidentDetail = (() => {
     const answer = await api(path(current.id, "/events"), body);
     busy = false;
     if (answer.ok) {
-      if (type === "note") note.value = "";  // sent; a draft stays through other actions
+      // Sent; a draft stays through other actions, except those that took it as their reason.
+      if (["note", "approve", "reject_feedback"].includes(type)) note.value = "";
       if (type === "dispatch") dispatchBox.hidden = true;
       incidentList.upsert(answer.data, false);  // and, through it, update() here
     } else {
@@ -226,6 +232,9 @@ const incidentDetail = (() => {
     button.addEventListener("click", () => {
       if (action === "show-dispatch") return showDispatch();
       if (action === "note") return act("note", { text: note.value.trim() });
+      if (action === "approve" || action === "reject_feedback") {
+        return act(action, { reason: note.value.trim() });  // words for the audit trail
+      }
       return act(action);
     });
   }
