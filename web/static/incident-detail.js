@@ -5,7 +5,8 @@
 "use strict";
 
 const incidentDetail = (() => {
-  const { el, label, api, STATE_LABEL, ASSIGNMENT_LABEL, EVENT_LABEL } = incidentKit;
+  const { el, label, api, STATE_LABEL, ASSIGNMENT_LABEL, EVENT_LABEL, CLOSED } = incidentKit;
+  const SEVERITY = { blue: 1, yellow: 2, orange: 3, red: 4 };
   const $ = (id) => document.getElementById(id);
   const panel = $("incident-detail");
   const note = $("d-note");
@@ -49,6 +50,10 @@ const incidentDetail = (() => {
       start_check: state === "feedback_submitted",
       approve: state === "verifying",
       reject_feedback: state === "verifying" && Boolean(note.value.trim()),
+      // Colours go up only here (a person lowers one with a reason elsewhere); close for a
+      // reason other than resolved, which only a passed check gives.
+      raise_colour: !CLOSED.has(state) && SEVERITY[$("d-raise-to").value] > SEVERITY[incident.colour],
+      close: !CLOSED.has(state),
     };
   }
 
@@ -157,7 +162,7 @@ const incidentDetail = (() => {
     busy = false;
     if (answer.ok) {
       // Sent; a draft stays through other actions, except those that took it as their reason.
-      if (["note", "approve", "reject_feedback"].includes(type)) note.value = "";
+      if (["note", "approve", "reject_feedback", "close"].includes(type)) note.value = "";
       if (type === "dispatch") dispatchBox.hidden = true;
       incidentList.upsert(answer.data, false);  // and, through it, update() here
     } else {
@@ -232,6 +237,10 @@ const incidentDetail = (() => {
     button.addEventListener("click", () => {
       if (action === "show-dispatch") return showDispatch();
       if (action === "note") return act("note", { text: note.value.trim() });
+      if (action === "raise_colour") return act(action, { colour: $("d-raise-to").value });
+      if (action === "close") {
+        return act(action, { close_reason: $("d-close-as").value, reason: note.value.trim() });
+      }
       if (action === "approve" || action === "reject_feedback") {
         return act(action, { reason: note.value.trim() });  // words for the audit trail
       }
@@ -239,6 +248,7 @@ const incidentDetail = (() => {
     });
   }
   note.addEventListener("input", renderButtons);
+  $("d-raise-to").addEventListener("change", renderButtons);
   $("d-hide").addEventListener("click", hide);
 
   return { open, update };
