@@ -288,29 +288,13 @@ def _routes(
     @app.get("/api/alerts/{alert_id}/snapshot.jpg", response_class=FileResponse)
     async def snapshot(alert_id: AlertId, who: Reader, request: Request) -> FileResponse:
         alert = await _known(store, alert_id, who, request)
-        if alert.snapshot_ref is None:
-            raise HTTPException(404, "this alert has no snapshot")
-        folder = settings.evidence_dir.resolve()
-        path = (folder / alert.snapshot_ref).resolve()
-        if path.parent != folder or not path.is_file():
-            raise HTTPException(404, "snapshot not found")
-        return FileResponse(
-            path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
-        )
+        return _evidence_file(settings, alert.snapshot_ref, "snapshot", "image/jpeg")
 
     @app.get("/api/alerts/{alert_id}/clip.mp4", response_class=FileResponse)
     async def clip(alert_id: AlertId, who: Reader, request: Request) -> FileResponse:
         """The evidence clip (H.264 MP4), as the snapshot: same scope check, same folder."""
         alert = await _known(store, alert_id, who, request)
-        if alert.clip_ref is None:
-            raise HTTPException(404, "this alert has no clip")
-        folder = settings.evidence_dir.resolve()
-        path = (folder / alert.clip_ref).resolve()
-        if path.parent != folder or not path.is_file():
-            raise HTTPException(404, "clip not found")
-        return FileResponse(  # answers Range requests, as a <video> asks
-            path, media_type="video/mp4", headers={"Cache-Control": "private, max-age=3600"}
-        )
+        return _evidence_file(settings, alert.clip_ref, "clip", "video/mp4")  # Range answered
 
     @app.websocket("/ws/alerts")
     async def alerts_socket(websocket: WebSocket) -> None:
@@ -357,6 +341,21 @@ async def _until_gone(websocket: WebSocket) -> None:
 
 async def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
     return JSONResponse({"detail": public_errors(error.errors())}, status_code=422)
+
+
+def _evidence_file(
+    settings: HubSettings, ref: str | None, what: str, media_type: str
+) -> FileResponse:
+    """An alert's evidence file (`ref` from the alert), confined to the evidence folder."""
+    if ref is None:
+        raise HTTPException(404, f"this alert has no {what}")
+    folder = settings.evidence_dir.resolve()
+    path = (folder / ref).resolve()
+    if path.parent != folder or not path.is_file():
+        raise HTTPException(404, f"{what} not found")
+    return FileResponse(
+        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 async def _known(store: AlertStore, alert_id: str, who: Principal, request: Request) -> Alert:
