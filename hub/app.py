@@ -306,37 +306,37 @@ def _routes(
         tags = [t for t in (who.session, who.user_id and f"user:{who.user_id}") if t]
         queue = live.subscribe(scope_cells(who.scope, websocket.app.state.grid), tags)
         try:
-            await _pump(websocket, queue)
+            await _pump(websocket, queue, live)
         finally:
             live.unsubscribe(queue)
 
 
-async def _pump(websocket: WebSocket, queue: asyncio.Queue[str | None]) -> None:
-    """Send queued alerts until the client leaves or falls too far behind."""
-    receiver = asyncio.create_task(_until_gone(websocket))
+async def _pump(websocket: WebSocket, queue: asyncio.Queue[str | None], live: LiveFeed) -> None:
+    """Send queued frames until the client leaves or falls too far behind. No task per frame:
+    at 200 pages and a frame per ingested batch, that bookkeeping cost more than the sends."""
+    receiver = asyncio.create_task(_until_gone(websocket, queue, live))
     try:
-        while True:
-            getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            if receiver in done:
-                getter.cancel()
-                return
-            message = getter.result()
-            if message is None:
-                await websocket.close(code=1013)  # too slow: reconnect and resync
-                return
-            await asyncio.wait_for(websocket.send_text(message), SEND_TIMEOUT_S)
+        while (message := await queue.get()) is not None:
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await websocket.send_text(message)
+        if not receiver.done():  # the feed dropped it: too slow, so reconnect and resync
+            await websocket.close(code=1013)
     except (WebSocketDisconnect, TimeoutError):
         return
     finally:
         receiver.cancel()
 
 
-async def _until_gone(websocket: WebSocket) -> None:
-    """Reads (and ignores) what the client sends; returns when it disconnects."""
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await websocket.receive_text()
+async def _until_gone(
+    websocket: WebSocket, queue: asyncio.Queue[str | None], live: LiveFeed
+) -> None:
+    """Reads (and ignores) what the client sends; when it disconnects, wakes the pump."""
+    try:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                await websocket.receive_text()
+    finally:
+        live.close(queue)
 
 
 async def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:

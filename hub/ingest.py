@@ -36,6 +36,10 @@ class AlertIngest:
         await self.handle_batch([data])
 
     async def handle_batch(self, messages: list[bytes]) -> None:
+        with self._live.holding():  # the batch's alerts and incidents leave as one frame
+            await self._handle_batch(messages)
+
+    async def _handle_batch(self, messages: list[bytes]) -> None:
         alerts = [alert for data in messages if (alert := await self._parse(data)) is not None]
         unique = newest_per_id(alerts)  # a newer revision in the same batch supersedes
         fresh = await self._store.upsert_many(alerts)  # every report: a point of the counts

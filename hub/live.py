@@ -18,8 +18,9 @@ user) so that signing out or disabling a user ends its sockets at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from hub.access import Cells, in_scope
@@ -41,6 +42,7 @@ class LiveFeed:
         self._alerts: list[tuple[str | None, str]] = []  # (grid cell, JSON)
         self._incidents: dict[str, Incident] = {}
         self._flush_due = False
+        self._holds = 0
         self.cell_of: Callable[[Alert], str | None] = lambda alert: alert.grid_cell  # create_app
 
     def subscribe(
@@ -61,7 +63,7 @@ class LiveFeed:
     def drop(self, tag: str) -> None:
         """Close every connection carrying `tag` (a signed-out session, a changed user)."""
         for queue in [q for q, tags in self._tags.items() if tag in tags]:
-            self._close(queue)
+            self.close(queue)
 
     @property
     def clients(self) -> int:
@@ -81,8 +83,20 @@ class LiveFeed:
             self._incidents[incident.id] = incident
         self._flush_soon()
 
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """Publish what is published inside as one frame, at the end (an ingested batch's
+        alerts and their incidents: one frame per page, not two)."""
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+            if self._holds == 0 and (self._alerts or self._incidents):
+                self._flush_soon()
+
     def _flush_soon(self) -> None:
-        if self._flush_due:
+        if self._flush_due or self._holds:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -114,9 +128,12 @@ class LiveFeed:
             queue.put_nowait(message)
         except asyncio.QueueFull:
             log.warning("dropping a live client that fell %d frames behind", queue.qsize())
-            self._close(queue)
+            self.close(queue)
 
-    def _close(self, queue: asyncio.Queue[str | None]) -> None:
+    def close(self, queue: asyncio.Queue[str | None]) -> None:
+        """Unsubscribe and wake its socket loop with None; once (a closed queue is left be)."""
+        if queue not in self._clients:
+            return
         self.unsubscribe(queue)
         if queue.full():
             queue.get_nowait()

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from hub.app import create_app
 from hub.contracts import STREAM_ALERTS, Alert
 from hub.gateway import CameraGateway
+from hub.live import LiveFeed
 from hub.settings import HubSettings
 from hub.store import AlertStore
 from tests.hub.incident_world import World, make_world
@@ -58,6 +59,7 @@ class Hub:
     bus: InProcessBus
     store: AlertStore
     settings: HubSettings
+    live: LiveFeed
 
     @property
     def auth(self) -> dict[str, str]:
@@ -101,7 +103,7 @@ async def _serve(
         assert not task.done(), "the hub did not start"
         await asyncio.sleep(0.02)
     try:
-        yield Hub(f"http://127.0.0.1:{port}", bus, store, settings)
+        yield Hub(f"http://127.0.0.1:{port}", bus, store, settings, app.state.live)
     finally:
         server.should_exit = True
         await task

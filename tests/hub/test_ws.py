@@ -42,17 +42,15 @@ _unread: weakref.WeakKeyDictionary[websockets.ClientConnection, list[dict[str, A
 )
 
 
-async def test_an_alert_is_followed_by_the_incident_it_opened(hub: Hub) -> None:
+async def test_an_alert_and_the_incident_it_opened_arrive_in_one_frame(hub: Hub) -> None:
     headers = {**hub.auth, "Origin": hub.base}
     async with websockets.connect(ws_url(hub), additional_headers=headers) as socket:
         await asyncio.sleep(0.1)
         alert = make_alert()
         await hub.publish(alert)
-        first = json.loads(await asyncio.wait_for(socket.recv(), 5))
-        assert [a["id"] for a in first["alerts"]] == [alert.id]  # the alert first, on its own
-        message = await receive(socket, kind="incident")
-        incident = message["incident"]
-        assert isinstance(incident, dict)
+        frame = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        assert [a["id"] for a in frame["alerts"]] == [alert.id]  # alerts, then their incidents
+        (incident,) = frame["incidents"]
         assert incident["alert_count"] == 1 and "alerts" not in incident
         assert incident["state"] == "pending_review"
 
@@ -111,3 +109,30 @@ async def test_an_origin_on_the_allowed_list_is_accepted(hub: Hub) -> None:
         await asyncio.sleep(0.1)
         await hub.publish(make_alert())
         assert (await receive(socket))["type"] == "alert"
+
+
+async def wait_clients(hub: Hub, count: int, timeout_s: float = 5.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while hub.live.clients != count:  # noqa: ASYNC110 (the hub subscribes and unsubscribes)
+            await asyncio.sleep(0.02)
+
+
+async def test_a_page_that_leaves_is_unsubscribed(hub: Hub) -> None:
+    headers = {**hub.auth, "Origin": hub.base}
+    async with websockets.connect(ws_url(hub), additional_headers=headers):
+        await wait_clients(hub, 1)
+    await wait_clients(hub, 0)  # no frame was queued: the reader noticed the close itself
+    await hub.publish(make_alert())  # and publishing to nobody is fine
+    await hub.wait_stored(1)
+
+
+async def test_a_page_the_feed_drops_is_closed_with_1013(hub: Hub) -> None:
+    headers = {**hub.auth, "Origin": hub.base}
+    async with websockets.connect(ws_url(hub), additional_headers=headers) as socket:
+        await wait_clients(hub, 1)
+        (queue,) = list(hub.live._clients)
+        hub.live.close(queue)  # what the feed does to a page too far behind
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    await wait_clients(hub, 0)
