@@ -62,6 +62,7 @@ sys.path.insert(0, str(ROOT))
 from bench import _hub_parts as parts  # noqa: E402
 from bench.record import emit, stamp  # noqa: E402
 from hub.app import create_app  # noqa: E402
+from hub.runtime import tune_gc_for_serving  # noqa: E402
 from hub.settings import HubSettings  # noqa: E402
 from hub.store import AlertStore  # noqa: E402
 from xueliang.bus import Bus, make_bus  # noqa: E402
@@ -83,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--ws", default="auto", choices=("auto", "websockets", "websockets-sansio", "wsproto"),
         help="uvicorn's WebSocket implementation",
+    )
+    parser.add_argument(
+        "--default-gc", action="store_true", help="CPython's collector settings, not the hub's"
     )
     parser.add_argument("--json-out", type=Path, help="also write the JSON result to this file")
     parser.add_argument("--profile", type=Path, help="write the hub's cProfile stats here")
@@ -111,6 +115,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 app, host="127.0.0.1", port=settings.port, log_level="warning", access_log=False,
                 ws_per_message_deflate=args.ws_deflate, ws=args.ws,
             ))  # fmt: skip
+            if not args.default_gc:
+                tune_gc_for_serving()  # as `xueliang hub` does
             serving = asyncio.create_task(server.serve())
             while not server.started:
                 if serving.done():
@@ -129,7 +135,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "bench": "hub", **stamp(), "consoles": args.consoles, "rate": args.rate,
         "seconds": args.seconds, "cameras": args.cameras, "database": backend,
         "bus": "redis" if args.redis_url else "inprocess", "incidents": True,
-        "max_batch": args.max_batch, "ws_deflate": args.ws_deflate, "ws": args.ws, **measured,
+        "max_batch": args.max_batch, "gc": "default" if args.default_gc else "hub",
+        "ws_deflate": args.ws_deflate, "ws": args.ws, **measured,
     }  # fmt: skip
 
 

@@ -119,4 +119,5 @@ class Work:
     def write(self) -> IncidentWrite:
         previous = None if self.before is None else self.before.version
         audit = [record for outcome in self.outcomes for record in outcome.audit]
-        return IncidentWrite(self.current, previous, audit, self.changes, self.links)
+        moved = self.before is None or self.before.deadlines != self.current.deadlines
+        return IncidentWrite(self.current, previous, audit, self.changes, self.links, moved)

@@ -41,6 +41,7 @@ class IncidentWrite:
     audit: Sequence[AuditRecord] = ()
     changes: Sequence[IncidentChange] = ()
     link_alerts: Sequence[str] = ()
+    deadlines_changed: bool = True  # False: the deadline table already holds its deadlines
 
 
 class StaleIncidentError(Exception):
@@ -100,7 +101,8 @@ class IncidentStore:
                 query = _BY_CELL if column == "cells" else _BY_TILE
                 params = {"kinds": list(kinds), "since": since.astimezone(UTC), "keys": list(keys)}
                 for row in (await connection.execute(query, params)).all():
-                    found[row.id] = _candidate(row)
+                    if row.id not in found:  # in one of the cells and near one of the tiles
+                        found[row.id] = _candidate(row)
         return list(found.values())
 
     async def search(
@@ -160,7 +162,8 @@ class IncidentStore:
                 if links:
                     await connection.execute(insert(IncidentAlertRow), links)
                 await self._append_audit(connection, [r for w in writes for r in w.audit])
-                await self._replace_deadlines(connection, [write.incident for write in writes])
+                moved = [write.incident for write in writes if write.deadlines_changed]
+                await self._replace_deadlines(connection, moved)
                 await self._add_outbox(
                     connection, [(w.incident.id, c) for w in writes for c in w.changes]
                 )
@@ -204,6 +207,8 @@ class IncidentStore:
     ) -> None:
         """The incidents' pending deadlines are the truth; the table mirrors them for the
         scheduler (a handful per incident, so rewriting them is cheap)."""
+        if not incidents:
+            return
         ids = [incident.id for incident in incidents]
         await connection.execute(delete(DeadlineRow).where(DeadlineRow.incident_id.in_(ids)))
         rows = [
@@ -359,7 +364,7 @@ def _candidates_by(column: Any) -> Executable:
     """One cached statement: the key lists bind as expanding IN parameters."""
     return select(
         IncidentRow.id, IncidentRow.kind, IncidentRow.grid_cell, IncidentRow.lat,
-        IncidentRow.lon, IncidentRow.updated_at,
+        IncidentRow.lon, IncidentRow.updated_at, IncidentRow.version,
     ).where(
         IncidentRow.is_open.is_(True), column.in_(bindparam("keys", expanding=True)),
         IncidentRow.kind.in_(bindparam("kinds", expanding=True)),
@@ -379,4 +384,4 @@ _BY_TILE = _candidates_by(IncidentRow.tile)
 def _candidate(row: Row[Any]) -> MergeCandidate:
     where = None if row.lat is None or row.lon is None else GeoPoint(lat=row.lat, lon=row.lon)
     return MergeCandidate(id=row.id, kind=row.kind, grid_cell=row.grid_cell, location=where,
-                          updated_at=utc(row.updated_at))  # fmt: skip
+                          updated_at=utc(row.updated_at), version=row.version)  # fmt: skip

@@ -59,6 +59,7 @@ from hub.lifecycle.changes import refused_responders
 from hub.lifecycle.model import ACTIVE_ASSIGNMENTS
 from hub.merging import MergeCandidate, MergeRule, tiles_near
 from hub.outbox import IncidentChange
+from hub.recent_incidents import RecentIncidents
 from hub.responders import ResponderRecord, ResponderStore
 
 log = logging.getLogger("xueliang.hub.incidents")
@@ -103,6 +104,7 @@ class IncidentEngine:
         self._clock = clock
         self.on_change = on_change
         self._memberships = grid.memberships() if grid else {}
+        self._recent = RecentIncidents()  # bodies of the incidents linking wrote last
 
     def now(self) -> datetime:
         return self._clock()
@@ -150,7 +152,10 @@ class IncidentEngine:
         rule = self.config.merge
         plan = plan_links(alerts, linked, candidates, cells, incident_id_for, now, rule)
         stored = {link.incident_id for link in plan.values() if not link.opens}
-        bodies = {i.id: i for i in await self.store.incidents_by_id(sorted(stored))}
+        versions = {candidate.id: candidate.version for candidate in candidates}
+        bodies = self._recent.current({i: versions.get(i) for i in stored})
+        unread = sorted(stored - bodies.keys())
+        bodies |= {i.id: i for i in await self.store.incidents_by_id(unread)}
         works: dict[str, Work] = {}
         for alert in alerts:
             link = plan[alert.id]
@@ -165,6 +170,7 @@ class IncidentEngine:
                 work = works[link.incident_id] = Work(found, found, self._change)
             self._merge(work, alert, now, link)
         await self.store.save_many([work.write() for work in works.values() if work.dirty])
+        self._recent.remember(work.current for work in works.values())
         return plan, works
 
     async def _candidates(

@@ -59,6 +59,7 @@ class MergeCandidate:
     location: GeoPoint | None
     updated_at: datetime
     is_closed: bool = False
+    version: int | None = None  # as stored; None: opened in this batch
 
 
 def merge_target(

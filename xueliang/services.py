@@ -17,6 +17,7 @@ from cameras.source import SourceOptions
 from cameras.urls import is_network_url, redact_url
 from hub.app import InsecureBindError, create_app
 from hub.contracts import STREAM_ALERTS, STREAM_CAMERA_HEALTH, Alert, CameraHealth, CameraSpec
+from hub.runtime import tune_gc_for_serving
 from hub.sealing import Sealer, SealingError
 from hub.settings import HubSettings
 from hub.store import AlertStore
@@ -52,6 +53,7 @@ async def serve_hub(log_level: str) -> int:
             app, host=settings.host, port=settings.port, log_level=log_level,
             ws_per_message_deflate=False,
         )  # fmt: skip
+        tune_gc_for_serving()
         await uvicorn.Server(config).serve()
     finally:
         await bus.close()

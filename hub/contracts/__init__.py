@@ -141,6 +141,8 @@ class DetectionSummary(Strict):
 
 
 def _utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:  # most values: copies of ones converted already
+        return value
     if value.tzinfo is None:
         raise ValueError("timestamps must carry a timezone")
     return value.astimezone(UTC)

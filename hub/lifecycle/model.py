@@ -19,6 +19,8 @@ SEVERITY = (Level.RED, Level.ORANGE, Level.YELLOW, Level.BLUE)
 
 
 def _utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:  # most values: copies of ones converted already
+        return value
     if value.tzinfo is None:
         raise ValueError("timestamps must carry a timezone")
     return value.astimezone(UTC)

@@ -5,6 +5,7 @@ batches change nothing, and a concurrent writer sends the batch back to one aler
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,35 @@ async def test_every_change_of_a_batch_reaches_on_change_before_dispatching(
     square = incident_id_for(alert("cam-1").id)
     assert [v for i, v in seen if i == square] == [1, 2]
     assert len(seen) == 4
+
+
+async def test_a_change_by_another_writer_is_read_again_before_merging(world: World) -> None:
+    first = await world.engine.on_alert(alert("cam-1"))  # this engine holds version 1 now
+    other = world.new_engine(world.alerts)  # another hub on the same database
+    world.clock.advance(10)
+    claimed = await other.apply(first.id, Claim(actor=OPERATOR, at=world.clock()))
+    world.clock.advance(10)
+    merged = await world.engine.on_alert(alert("cam-2", where=NEAR_SQUARE))
+    assert merged.id == first.id
+    assert merged.version == claimed.incident.version + 1  # on top of the claim, not beside it
+    assert merged.claimed_by == OPERATOR.id
+    assert merged.alerts.keys() == {alert("cam-1").id, alert("cam-2").id}
+
+
+async def test_the_deadline_table_follows_merges_that_change_deadlines_and_those_that_dont(
+    world: World,
+) -> None:
+    async def pending(incident_id: str) -> list[tuple[str, datetime]]:
+        due = await world.engine.store.due(world.clock() + timedelta(days=30))
+        return sorted((kind.value, at) for found, kind, _, at in due if found == incident_id)
+
+    opened = await world.engine.on_alert(alert("cam-1"))
+    assert await pending(opened.id) == sorted((d.kind.value, d.due_at) for d in opened.deadlines)
+    world.clock.advance(5)
+    same = await world.engine.on_alert(alert("cam-2", where=NEAR_SQUARE))  # same colour
+    assert same.deadlines == opened.deadlines
+    assert await pending(opened.id) == sorted((d.kind.value, d.due_at) for d in same.deadlines)
+    world.clock.advance(5)
+    red = await world.engine.on_alert(alert("cam-3", where=NEAR_SQUARE, level=Level.RED))
+    assert red.deadlines != opened.deadlines  # a more severe colour pulls them in
+    assert await pending(opened.id) == sorted((d.kind.value, d.due_at) for d in red.deadlines)

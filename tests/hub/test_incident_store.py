@@ -148,7 +148,7 @@ async def test_merge_candidates_come_from_columns_by_cell_or_place(
     if found:
         assert candidates[0] == MergeCandidate(
             id="inc-1", kind="crowd_gathering", grid_cell="g-001", location=HERE,
-            updated_at=incident.updated_at,
+            updated_at=incident.updated_at, version=incident.version,
         )  # fmt: skip
 
 
