@@ -5,6 +5,7 @@ acknowledging) is stored and merged idempotently."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from pydantic import ValidationError
@@ -42,16 +43,28 @@ class AlertIngest:
     async def _handle_batch(self, messages: list[bytes]) -> None:
         alerts = [alert for data in messages if (alert := await self._parse(data)) is not None]
         unique = newest_per_id(alerts)  # a newer revision in the same batch supersedes
-        fresh = await self._store.upsert_many(alerts)  # every report: a point of the counts
-        failpoints.hit("ingest.after_alert_write")
-        for alert in unique:  # pages see the alerts first, then the incidents they join
+        # The alerts and their incidents are written side by side, in two transactions on two
+        # connections: linking reads and plans while the alert rows are written. The batch is
+        # acknowledged only once both have committed; a redelivery redoes either idempotently.
+        try:
+            async with asyncio.TaskGroup() as group:
+                storing = group.create_task(self._write_alerts(alerts))
+                if self._incidents is not None:  # also for duplicates: the hub may have died
+                    group.create_task(self._incidents.on_alerts(unique))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # what failed, as the bus logs and counts it
+        fresh = storing.result()
+        for alert in unique:  # in the batch's frame, alerts come before their incidents
             if alert.id in fresh:
                 self._live.publish(alert)
         self.stored += len(fresh)
         self.duplicates += len(alerts) - len(fresh)
-        if self._incidents is not None:  # also for duplicates: the hub may have died before
-            await self._incidents.on_alerts(unique)
         failpoints.hit("ingest.before_ack")
+
+    async def _write_alerts(self, alerts: list[Alert]) -> set[str]:
+        fresh = await self._store.upsert_many(alerts)  # every report: a point of the counts
+        failpoints.hit("ingest.after_alert_write")
+        return fresh
 
     async def _parse(self, data: bytes) -> Alert | None:
         try:

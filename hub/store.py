@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -32,6 +32,8 @@ class AlertCount(BaseModel):
     peak_people: int
     level: Level
 
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another's commit (they take ms)
 
 _COLUMNS = ("id", "revision", "camera_id", "kind", "level", "status", "started_at", "updated_at",
             "grid_cell", "body")  # fmt: skip
@@ -73,6 +75,19 @@ def _count_insert(dialect: str) -> Any:
     )
 
 
+def _sqlite_session(connection: Any, _record: Any) -> None:
+    """Write-ahead logging, so that readers never wait for a writer and ingest writes the alerts
+    and their incidents side by side; still one fsync per commit (synchronous FULL), so an
+    acknowledged alert survives a power cut as well as a killed hub."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
+
+
 class AlertStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -93,6 +108,8 @@ class AlertStore:
         if backend == "sqlite" and url.database not in (None, "", ":memory:"):
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, pool_pre_ping=True)
+        if backend == "sqlite" and url.database not in (None, "", ":memory:"):
+            event.listen(engine.sync_engine, "connect", _sqlite_session)
         await upgrade_to_head(engine)
         return cls(engine)
 

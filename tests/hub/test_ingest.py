@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from hub.contracts import STREAM_ALERTS, Level
 from hub.ingest import AlertIngest
 from hub.live import LiveFeed
@@ -64,4 +66,50 @@ async def test_a_batch_is_stored_pushed_and_linked_and_its_garbage_dead_lettered
     assert (ingest.stored, ingest.duplicates, ingest.malformed) == (2, 4, 2)
     assert page.empty()  # nothing new for the pages
     assert len(await world.changes()) == 2  # nor for the incidents
+    await bus.close()
+
+
+async def test_a_batch_leaves_as_one_frame_with_its_alerts_before_their_incidents(
+    world: World,
+) -> None:
+    bus, live = InProcessBus(), LiveFeed()
+    page = live.subscribe()
+    world.engine.on_change = lambda incident, _change: live.publish_incident(incident)
+    ingest = AlertIngest(world.alerts, live, bus, world.engine)
+    await ingest.handle_batch(batch())
+    await asyncio.sleep(0)
+    assert page.qsize() == 1
+    frame = json.loads(page.get_nowait() or "null")
+    assert list(frame) == ["type", "alerts", "incidents"]
+    assert len(frame["alerts"]) == 2 and len(frame["incidents"]) == 2
+    await bus.close()
+
+
+class FailingStore:
+    """The alert store of `world`, whose writes fail (a full disk, a lost database)."""
+
+    def __init__(self, world: World) -> None:
+        self.real = world.alerts
+
+    async def upsert_many(self, alerts: object) -> set[str]:
+        await asyncio.sleep(0.01)  # linking is under way beside it
+        raise OSError("disk full")
+
+
+async def test_a_failed_alert_write_fails_the_batch_with_its_own_error(world: World) -> None:
+    bus, live = InProcessBus(), LiveFeed()
+    page = live.subscribe()
+    ingest = AlertIngest(FailingStore(world), live, bus, world.engine)  # type: ignore[arg-type]
+    with pytest.raises(OSError, match="disk full"):  # not wrapped: the bus logs and retries it
+        await ingest.handle_batch(batch())
+    await asyncio.sleep(0)
+    assert ingest.stored == 0
+    frames = [json.loads(page.get_nowait() or "null") for _ in range(page.qsize())]
+    assert [a for f in frames for a in f["alerts"]] == []  # no alert that was not stored
+    # Redelivered to a working store: stored, and linked exactly once.
+    again = AlertIngest(world.alerts, live, bus, world.engine)
+    await again.handle_batch(batch())
+    assert again.stored == 2
+    for item in (alert("cam-1"), alert("cam-2")):
+        assert await world.engine.store.incident_of_alert(item.id) is not None
     await bus.close()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from hub.contracts import AlertStatus, Level
-from hub.store import AlertStore
+from hub.store import SQLITE_BUSY_TIMEOUT_MS, AlertStore
 from tests.factories import T0, make_alert
 
 
@@ -97,3 +98,15 @@ async def test_hubs_opening_a_fresh_database_together_migrate_once(database_url:
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_a_sqlite_store_logs_ahead_and_syncs_every_commit(tmp_path: Path) -> None:
+    store = await AlertStore.open(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+    try:
+        async with store.engine.connect() as connection:
+            mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
+            synchronous = (await connection.exec_driver_sql("PRAGMA synchronous")).scalar()
+            timeout_ms = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+    finally:
+        await store.close()
+    assert (mode, synchronous, timeout_ms) == ("wal", 2, SQLITE_BUSY_TIMEOUT_MS)  # 2: FULL
