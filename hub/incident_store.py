@@ -382,6 +382,8 @@ _BY_TILE = _candidates_by(IncidentRow.tile)
 
 
 def _candidate(row: Row[Any]) -> MergeCandidate:
-    where = None if row.lat is None or row.lon is None else GeoPoint(lat=row.lat, lon=row.lon)
+    # Validated when the incident was written: built without validating again (per row, per batch).
+    where = (None if row.lat is None or row.lon is None
+             else GeoPoint.model_construct(lat=row.lat, lon=row.lon))  # fmt: skip
     return MergeCandidate(id=row.id, kind=row.kind, grid_cell=row.grid_cell, location=where,
                           updated_at=utc(row.updated_at), version=row.version)  # fmt: skip

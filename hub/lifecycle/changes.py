@@ -135,6 +135,8 @@ def next_candidate(incident: Incident) -> str | None:
 
 def recolour(incident: Incident, colour: Level, policy: DeadlinePolicy) -> Incident:
     """Set the colour; a more severe one also pulls pending deadlines in (never pushes them out)."""
+    if colour == incident.colour:
+        return incident  # most merged reports: no copy
     if not is_more_severe(colour, incident.colour):
         return update(incident, colour=colour)
     tightened = [_tighten(item, colour, incident, policy) for item in incident.deadlines]
