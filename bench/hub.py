@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/hub.py [--consoles 200] [--rate 2500] [--seconds 20]
         [--database-url URL] [--redis-url URL] [--max-batch N] [--ws-deflate] [--ws IMPL]
-        [--profile PATH] [--json-out PATH]
+        [--default-gc] [--profile PATH] [--json-out PATH]
 
 A real hub: `create_app` served by uvicorn on a loopback port, SQLite in a temporary folder
 unless `--database-url` (PostgreSQL: give a scratch database), the in-process bus unless
@@ -29,7 +29,8 @@ for every process of a Linux machine.
 
 The hub is measured as `xueliang hub` runs it: alerts consumed from the bus in batches of up to
 `--max-batch` (XUELIANG_INGEST_BATCH), stored and linked to incidents in one transaction each,
-one WebSocket frame per batch. `--ws-deflate` turns on uvicorn's per-message WebSocket
+one WebSocket frame per batch, and with the collector settings of `hub/runtime.py` (`--default-gc`:
+CPython's). `--ws-deflate` turns on uvicorn's per-message WebSocket
 compression (off, as in `xueliang hub`); `--ws` picks uvicorn's WebSocket implementation (`auto`,
 as in `xueliang hub`, or `websockets`, `websockets-sansio`, `wsproto`). `--profile PATH` writes
 the hub process's cProfile stats (its main thread only: SQLite's work in aiosqlite's thread does

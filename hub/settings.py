@@ -87,8 +87,8 @@ class HubSettings(BaseSettings):
         "unacknowledged after this long (longer than the slowest handling of one batch)",
     )  # fmt: skip
     ingest_batch: int = Field(
-        default=100, ge=1, le=1000, description="Most alerts taken from the bus, "
-        "stored and linked to incidents in one transaction",
+        default=100, ge=1, le=1000, description="Most alerts taken from the bus at once: "
+        "stored in one transaction and linked to incidents in another, side by side",
     )  # fmt: skip
     setup_token_file: Path | None = Field(
         default=None, description="Where the one-time set-up token for the first admin is "

@@ -182,8 +182,9 @@ const consoleMap = (() => {
       .concat(layers.grid.getLayers().flatMap((group) => group.getLayers()
         .filter((cell) => cell.feature.properties.level === "grid_cell")));
     const chosen = detail.length ? detail : all;
-    if (!chosen.length) return false;
-    map.fitBounds(L.featureGroup(chosen).getBounds(), { padding: [16, 16], maxZoom: 18 });
+    const bounds = chosen.length ? L.featureGroup(chosen).getBounds() : null;
+    if (!bounds || !bounds.isValid()) return false;  // only empty groups so far: fit later
+    map.fitBounds(bounds, { padding: [16, 16], maxZoom: 18 });
     return true;
   }
 
