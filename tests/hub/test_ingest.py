@@ -86,10 +86,7 @@ async def test_a_batch_leaves_as_one_frame_with_its_alerts_before_their_incident
 
 
 class FailingStore:
-    """The alert store of `world`, whose writes fail (a full disk, a lost database)."""
-
-    def __init__(self, world: World) -> None:
-        self.real = world.alerts
+    """An alert store whose writes fail (a full disk, a lost database)."""
 
     async def upsert_many(self, alerts: object) -> set[str]:
         await asyncio.sleep(0.01)  # linking is under way beside it
@@ -99,7 +96,7 @@ class FailingStore:
 async def test_a_failed_alert_write_fails_the_batch_with_its_own_error(world: World) -> None:
     bus, live = InProcessBus(), LiveFeed()
     page = live.subscribe()
-    ingest = AlertIngest(FailingStore(world), live, bus, world.engine)  # type: ignore[arg-type]
+    ingest = AlertIngest(FailingStore(), live, bus, world.engine)  # type: ignore[arg-type]
     with pytest.raises(OSError, match="disk full"):  # not wrapped: the bus logs and retries it
         await ingest.handle_batch(batch())
     await asyncio.sleep(0)
