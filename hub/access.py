@@ -16,6 +16,8 @@ The worker role is a token's only, never a user's. A responder
 (a user with that role, or a responder's own token) sees and acts on only the incidents it is
 assigned to. A user's grid scope (a grid node id) limits what it reads and acts on to objects
 whose grid cell is that node or below it; a foreign object answers 404, as if it did not exist.
+Of the responders, it sees, ranks, dispatches and maps those serving its scope or a node above
+it, and registers new ones only at or below it.
 """
 
 from __future__ import annotations
@@ -97,8 +99,8 @@ def scope_cells(scope: str | None, grid: Grid | None) -> Cells:
 
 
 def place_cell(grid: Grid | None, reported: str | None, lat: float, lon: float) -> str | None:
-    """The hub's grid cell of something placed (an alert, a camera), decided as the incident
-    engine decides an incident's (hub/incidents.py): the reported cell when the grid knows it,
+    """The hub's grid cell of something placed (an alert, a camera), decided as alert linking
+    decides an incident's (hub/incident_linking.py): the reported cell when the grid knows it,
     else the cell at the position, else the reported one. So a scoped user sees an incident's
     alerts and cameras with it."""
     if grid is None or reported in grid.nodes:
@@ -135,3 +137,13 @@ def serves_scope(grid: Grid | None, scope: str | None, grid_ids: Collection[str]
     node = None if grid is None else grid.nodes.get(scope)
     above = frozenset() if node is None else frozenset(n.id for n in ancestors(node))
     return bool(set(grid_ids) & (cells | above))
+
+
+def within_scope(grid: Grid | None, scope: str | None, grid_ids: Collection[str]) -> bool:
+    """A responder serving `grid_ids` is one a caller scoped to `scope` may register: it serves
+    at least one node, and every node it serves is at or below the scope (placing people in
+    other cells, or above the scope, is for a caller scoped there)."""
+    if scope is None:
+        return True
+    cells = scope_cells(scope, grid) or frozenset()
+    return bool(grid_ids) and set(grid_ids) <= cells

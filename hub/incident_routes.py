@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import Body, FastAPI, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hub.access import Perm, Principal, in_scope, narrowed, serves_scope
+from hub.access import Perm, Principal, in_scope, narrowed, serves_scope, within_scope
 from hub.access_deps import (  # re-exported ("X as X"): the map and patrol routes import here
     Caller as Caller,
 )
@@ -33,7 +33,7 @@ from hub.incident_errors import (
     ResponderNotEligibleError,
     ResponderNotFoundError,
 )
-from hub.incidents import IncidentEngine
+from hub.incidents import IncidentEngine, Serving
 from hub.lifecycle import (
     EVENT_ADAPTER,
     Actor,
@@ -124,6 +124,12 @@ _HOLDING = frozenset({"notified", "acknowledged", "en_route", "on_scene"})
 def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
     app.state.incidents = engine
 
+    def among(who: Principal) -> Serving | None:
+        """The responders a caller may see, rank and dispatch: those serving its scope."""
+        if who.scope is None:
+            return None
+        return lambda grid_ids: serves_scope(engine.grid, who.scope, grid_ids)
+
     def readers_only(who: Principal) -> None:
         if not who.may(Perm.READ):  # past current_caller: a responder
             raise HTTPException(403, "responders may act on their own assignments only")
@@ -172,7 +178,8 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
     async def recommendations(
         incident_id: IncidentId, who: Operator, request: Request
     ) -> RecommendationsOut:
-        return _ranking_out(await engine.recommendations(await visible(incident_id, who, request)))
+        incident = await visible(incident_id, who, request)
+        return _ranking_out(await engine.recommendations(incident, (), among(who)))
 
     @app.post("/api/incidents/{incident_id}/events")
     async def post_event(
@@ -196,10 +203,17 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
             if body.get("responder_id", who.id) != who.id:
                 raise HTTPException(403, "a responder acts only for themselves")
             body = {**body, "responder_id": who.id}
-        return await _guarded(lambda: _apply(engine, incident_id, who, body))
+        return await _guarded(lambda: _apply(engine, incident_id, who, body, among(caller)))
 
     @app.post("/api/responders", status_code=201)
-    async def create_responder(new: ResponderCreate, _who: Operator) -> NewResponder:
+    async def create_responder(new: ResponderCreate, who: Operator) -> NewResponder:
+        """A scoped caller registers responders only at or below its scope, counting the nodes
+        the grid file lists the id under."""
+        serving = engine.grid_ids_for(new.id, new.grid_ids)
+        if not within_scope(engine.grid, who.scope, serving):
+            raise HTTPException(
+                403, f"grid_ids must be nodes at or below your scope {who.scope}, at least one"
+            )
         try:
             record, token = await engine.responders.create(new, engine.now())
         except ResponderExistsError:
@@ -258,12 +272,14 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
 
 
 async def _apply(
-    engine: IncidentEngine, incident_id: str, who: Actor, body: dict[str, Any]
-) -> Incident:
+    engine: IncidentEngine, incident_id: str, who: Actor, body: dict[str, Any],
+    among: Serving | None,
+) -> Incident:  # fmt: skip
+    """`among`: the responders the caller may dispatch (None: everyone)."""
     now = engine.now()
     if body["type"] == "dispatch" and "responder_id" not in body:
         reason = str(body.get("reason", ""))[:500]
-        outcome = await engine.dispatch_best(incident_id, who, why=reason)
+        outcome = await engine.dispatch_best(incident_id, who, why=reason, among=among)
         if outcome is None:
             raise HTTPException(409, "no responder can be dispatched: see the recommendations")
         return outcome.incident
@@ -272,7 +288,7 @@ async def _apply(
     except ValidationError as error:
         raise HTTPException(422, public_errors(error.errors())) from None
     if isinstance(event, Dispatch | Recommend):
-        return (await engine.dispatch_chosen(incident_id, event)).incident
+        return (await engine.dispatch_chosen(incident_id, event, among)).incident
     return (await engine.apply(incident_id, event)).incident
 
 

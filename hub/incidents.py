@@ -8,19 +8,18 @@ assignments, and a `Redispatch` ranks and dispatches the next candidate.
 Idempotent by alert id: an alert already linked to an incident only merges its newer revision
 (none once that incident closed), and an incident id is derived from the alert that opened it, so
 a redelivered message (hub killed between its write and its acknowledgement) changes nothing
-twice. The hub's grid, when it has one, decides an alert's cell.
+twice. Linking a batch is hub/incident_linking.py's.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from hub.alert_linking import Link, Work, newest_per_id, plan_links
+from hub.alert_linking import Work, newest_per_id
 from hub.contracts import Alert, GeoPoint, Level
 from hub.dispatch import (
     DispatchPolicy,
@@ -36,6 +35,7 @@ from hub.incident_errors import (
     ResponderNotEligibleError,
     ResponderNotFoundError,
 )
+from hub.incident_linking import AlertLinker
 from hub.incident_store import IncidentStore, StaleIncidentError
 from hub.lifecycle import (
     Actor,
@@ -45,28 +45,23 @@ from hub.lifecycle import (
     Event,
     Incident,
     IncidentState,
-    LifecycleError,
-    MergeAlert,
     NotifyLeader,
     Outcome,
-    Queue,
     Recommend,
     Redispatch,
-    open_incident,
     step,
 )
 from hub.lifecycle.changes import refused_responders
 from hub.lifecycle.model import ACTIVE_ASSIGNMENTS
-from hub.merging import MergeCandidate, MergeRule, tiles_near
+from hub.merging import MergeRule
 from hub.outbox import IncidentChange
-from hub.recent_incidents import RecentIncidents
 from hub.responders import ResponderRecord, ResponderStore
 
 log = logging.getLogger("xueliang.hub.incidents")
 
-_INCIDENT_NAMESPACE = uuid.UUID("5d7f0c52-3c1e-4f5b-9a53-6b1f3f0b7c21")
 _MAX_ATTEMPTS = 8
 _NOWHERE = GeoPoint(lat=0, lon=0)
+Serving = Callable[[frozenset[str]], bool]  # which responders, by the grid nodes they serve
 
 
 @dataclass(frozen=True)
@@ -76,10 +71,6 @@ class EngineConfig:
     speeds: SpeedProfile = field(default_factory=SpeedProfile)
     dispatch: DispatchPolicy = field(default_factory=DispatchPolicy)
     auto_dispatch: frozenset[Level] = frozenset()  # colours the system dispatches on suspicion
-
-
-def incident_id_for(alert_id: str) -> str:
-    return str(uuid.uuid5(_INCIDENT_NAMESPACE, alert_id))
 
 
 def _now() -> datetime:
@@ -104,14 +95,19 @@ class IncidentEngine:
         self._clock = clock
         self.on_change = on_change
         self._memberships = grid.memberships() if grid else {}
-        self._recent = RecentIncidents()  # bodies of the incidents linking wrote last
+        policy = self.config.policy
+        self._linker = AlertLinker(store, grid, self.config.merge, policy, self._change)
 
     def now(self) -> datetime:
         return self._clock()
 
     def grid_ids_of(self, record: ResponderRecord) -> frozenset[str]:
         """The grid nodes a responder serves: its own list and the grid file's."""
-        return frozenset(record.grid_ids) | self._memberships.get(record.id, frozenset())
+        return self.grid_ids_for(record.id, record.grid_ids)
+
+    def grid_ids_for(self, responder_id: str, own: Iterable[str]) -> frozenset[str]:
+        """The grid nodes a responder with this id and these nodes of its own would serve."""
+        return frozenset(own) | self._memberships.get(responder_id, frozenset())
 
     # --- alerts ---------------------------------------------------------------------------
 
@@ -127,7 +123,7 @@ class IncidentEngine:
             return {}
         for _attempt in range(1 if len(alerts) > 1 else _MAX_ATTEMPTS):
             try:
-                plan, works = await self._link(alerts)
+                plan, works = await self._linker.link(alerts, self.now())
                 break
             except StaleIncidentError:
                 continue  # another writer linked one or changed a target: look again
@@ -142,83 +138,6 @@ class IncidentEngine:
         done = {incident_id: await self._auto_dispatch(work.current)
                 for incident_id, work in works.items()}  # fmt: skip
         return {alert_id: done[link.incident_id] for alert_id, link in plan.items()}
-
-    async def _link(self, alerts: Sequence[Alert]) -> tuple[dict[str, Link], dict[str, Work]]:
-        now = self.now()
-        linked = await self.store.incidents_of_alerts([alert.id for alert in alerts])
-        cells = {alert.id: self._cell(alert) for alert in alerts}  # may search the grid
-        fresh = [alert for alert in alerts if alert.id not in linked]
-        candidates = await self._candidates(fresh, cells, now)
-        rule = self.config.merge
-        plan = plan_links(alerts, linked, candidates, cells, incident_id_for, now, rule)
-        stored = {link.incident_id for link in plan.values() if not link.opens}
-        versions = {candidate.id: candidate.version for candidate in candidates}
-        bodies = self._recent.current({i: versions.get(i) for i in stored})
-        unread = sorted(stored - bodies.keys())
-        bodies |= {i.id: i for i in await self.store.incidents_by_id(unread)}
-        works: dict[str, Work] = {}
-        for alert in alerts:
-            link = plan[alert.id]
-            work = works.get(link.incident_id)
-            if work is None and link.opens:
-                work = works[link.incident_id] = self._opened(alert, cells[alert.id], now)
-                continue
-            if work is None:
-                if link.incident_id not in bodies:  # deleted or a lost race: choose again
-                    raise StaleIncidentError(f"incident {link.incident_id} is gone")
-                found = bodies[link.incident_id]
-                work = works[link.incident_id] = Work(found, found, self._change)
-            self._merge(work, alert, now, link)
-        await self.store.save_many([work.write() for work in works.values() if work.dirty])
-        self._recent.remember(work.current for work in works.values())
-        return plan, works
-
-    async def _candidates(
-        self, alerts: Sequence[Alert], cells: Mapping[str, str | None], now: datetime
-    ) -> list[MergeCandidate]:
-        if not alerts:
-            return []
-        since = now - timedelta(seconds=self.config.merge.window_s)
-        kinds = sorted({alert.kind.value for alert in alerts})
-        in_cells = {cell for alert in alerts if (cell := cells[alert.id]) is not None}
-        radius_m = self.config.merge.radius_m
-        tiles = {tile for alert in alerts for tile in tiles_near(alert.location, radius_m)}
-        return await self.store.merge_candidates(kinds, since, in_cells, tiles)
-
-    def _opened(self, alert: Alert, cell: str | None, now: datetime) -> Work:
-        place = self.grid.place_at(alert.location.lat, alert.location.lon) if self.grid else None
-        ring = place.ring_min if place and place.ring_min in (1, 3, 5) else None
-        opened = open_incident(
-            incident_id_for(alert.id), kind=alert.kind.value, colour=alert.level, at=now,
-            ring_min=ring, grid_cell=cell, alert_id=alert.id, location=alert.location,  # type: ignore[arg-type]
-        )  # fmt: skip
-        opened = opened.model_copy(update={"alerts": {alert.id: alert.revision}})
-        work = Work(None, opened, self._change)
-        work.add(step(opened, Queue(actor=Actor.system(), at=now), now, self.config.policy),
-                 alert.id)  # fmt: skip
-        return work
-
-    def _merge(self, work: Work, alert: Alert, now: datetime, link: Link) -> None:
-        event = MergeAlert(
-            actor=Actor.system(), at=now, alert_id=alert.id, revision=alert.revision,
-            colour=alert.level,
-        )  # fmt: skip
-        try:
-            outcome = step(work.current, event, now, self.config.policy)
-        except LifecycleError:
-            if not work.current.is_closed:
-                raise
-            if link.new_link:  # it closed after it was chosen: choose again
-                raise StaleIncidentError(f"incident {work.current.id} closed") from None
-            # A closed incident takes no more reports (kept in the alert store); a person reopens.
-            return
-        work.add(outcome, alert.id if link.new_link else None)
-
-    def _cell(self, alert: Alert) -> str | None:
-        if self.grid is None or alert.grid_cell in self.grid.nodes:
-            return alert.grid_cell
-        node = self.grid.cell_at(alert.location.lat, alert.location.lon)
-        return alert.grid_cell if node is None else node.id
 
     async def _auto_dispatch(self, incident: Incident) -> Incident:
         """Colours configured for it are dispatched on suspicion, once per incident: the
@@ -329,13 +248,18 @@ class IncidentEngine:
 
     # --- dispatch -------------------------------------------------------------------------
 
-    async def recommendations(self, incident: Incident, exclude: Sequence[str] = ()) -> Ranking:
-        """Rank every responder for this incident (pure ranking over the stored responders)."""
+    async def recommendations(
+        self, incident: Incident, exclude: Sequence[str] = (), among: Serving | None = None
+    ) -> Ranking:
+        """Rank the stored responders for this incident (pure ranking); `among`, when given,
+        keeps only those whose grid nodes it accepts (a scoped caller's own people)."""
         busy = [a.responder_id for a in incident.assignments if a.state in ACTIVE_ASSIGNMENTS]
         excluded = dict.fromkeys([*exclude, *refused_responders(incident)], "declined or timed out")
         excluded |= {rid: "already assigned to this incident" for rid in busy}
         people = [r.for_ranking(self._memberships.get(r.id, frozenset()))
                   for r in await self.responders.all()]  # fmt: skip
+        if among is not None:
+            people = [person for person in people if among(person.grid_ids)]
         cell = self.grid.nodes.get(incident.grid_cell) if self.grid and incident.grid_cell else None
         # No location (a manual report): grid membership and availability still rank.
         where = incident.location or _NOWHERE
@@ -343,17 +267,20 @@ class IncidentEngine:
                     policy=self.config.dispatch, exclude=excluded)  # fmt: skip
 
     async def dispatch_best(
-        self, incident_id: str, actor: Actor, *, exclude: Sequence[str] = (), why: str = ""
-    ) -> Outcome | None:
+        self, incident_id: str, actor: Actor, *, exclude: Sequence[str] = (), why: str = "",
+        among: Serving | None = None,
+    ) -> Outcome | None:  # fmt: skip
         """Dispatch the first recommendation; None when nobody can go (logged)."""
         incident = await self._get(incident_id)
-        event = await self._best_dispatch(incident, actor, exclude, why)
+        event = await self._best_dispatch(incident, actor, exclude, why, among=among)
         return None if event is None else await self.apply(incident_id, event)
 
-    async def _best_dispatch(self, incident: Incident, actor: Actor, exclude: Sequence[str],
-                             why: str, prefer: str | None = None) -> Dispatch | None:  # fmt: skip
+    async def _best_dispatch(
+        self, incident: Incident, actor: Actor, exclude: Sequence[str], why: str,
+        prefer: str | None = None, among: Serving | None = None,
+    ) -> Dispatch | None:  # fmt: skip
         """The first recommendation, or `prefer` (the lifecycle's next candidate) if it is one."""
-        found = (await self.recommendations(incident, exclude)).recommendations
+        found = (await self.recommendations(incident, exclude, among)).recommendations
         if not found:
             log.warning("incident %s: no responder can be dispatched (%s)", incident.id, why)
             return None
@@ -361,11 +288,14 @@ class IncidentEngine:
         return Dispatch(actor=actor, at=self.now(), responder_id=best.responder_id,
                         reasons=_stored_reasons(best), reason=why[:500])  # fmt: skip
 
-    async def dispatch_chosen(self, incident_id: str, event: Dispatch | Recommend) -> Outcome:
+    async def dispatch_chosen(
+        self, incident_id: str, event: Dispatch | Recommend, among: Serving | None = None
+    ) -> Outcome:
         """Dispatch (or recommend) the responder a person chose, if the ranking lets them go;
         the stored reasons are the ranking's, never the caller's. Raises
-        ResponderNotFoundError, or ResponderNotEligibleError with the ranking's reasons."""
-        ranking = await self.recommendations(await self._get(incident_id))
+        ResponderNotFoundError (also for one `among` leaves out), or ResponderNotEligibleError
+        with the ranking's reasons."""
+        ranking = await self.recommendations(await self._get(incident_id), (), among)
         chosen = next((r for r in ranking.recommendations
                        if r.responder_id == event.responder_id), None)  # fmt: skip
         if chosen is None:

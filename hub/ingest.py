@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
+from typing import cast
 
 from pydantic import ValidationError
 
@@ -46,14 +48,16 @@ class AlertIngest:
         # The alerts and their incidents are written side by side, in two transactions on two
         # connections: linking reads and plans while the alert rows are written. The batch is
         # acknowledged only once both have committed; a redelivery redoes either idempotently.
-        try:
-            async with asyncio.TaskGroup() as group:
-                storing = group.create_task(self._write_alerts(alerts))
-                if self._incidents is not None:  # also for duplicates: the hub may have died
-                    group.create_task(self._incidents.on_alerts(unique))
-        except ExceptionGroup as failed:
-            raise failed.exceptions[0] from None  # what failed, as the bus logs and counts it
-        fresh = storing.result()
+        # When one fails the other still runs to its end: a transaction cancelled halfway
+        # could leave its connection holding SQLite's write lock.
+        writes: list[Awaitable[object]] = [self._write_alerts(alerts)]
+        if self._incidents is not None:  # also for duplicates: the hub may have died
+            writes.append(self._incidents.on_alerts(unique))
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed  # what failed, as the bus logs and counts it
+        fresh = cast(set[str], results[0])
         for alert in unique:  # in the batch's frame, alerts come before their incidents
             if alert.id in fresh:
                 self._live.publish(alert)

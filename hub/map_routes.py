@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel
 
-from hub.access import Cells, in_scope, place_cell
+from hub.access import Cells, in_scope, place_cell, serves_scope
 from hub.camera_registry import CameraRegistry
 from hub.incident_routes import Caller, Who, visible_cells
 from hub.incidents import IncidentEngine
@@ -74,10 +74,11 @@ def page_headers(base: dict[str, str], settings: HubSettings) -> dict[str, str]:
 
 async def map_view(
     who: Actor, engine: IncidentEngine, cameras: CameraRegistry, settings: HubSettings,
-    cells: Cells = None,
+    cells: Cells = None, scope: str | None = None,
 ) -> MapView:
     """Every layer for an operator; `cells`: a caller's grid scope (hub/access.py), which
-    limits the incidents and cameras shown (None: the whole city)."""
+    limits the incidents and cameras shown (None: the whole city); `scope` (its node) limits
+    the responders shown to those serving it."""
     if who.role is Role.RESPONDER:
         raise HTTPException(403, "responders may act on their own assignments only")
     config, now = engine.config, engine.now()
@@ -89,6 +90,8 @@ async def map_view(
         engine.responders.all(),
         cameras.list(),
     )
+    responders = [r for r in responders
+                  if serves_scope(engine.grid, scope, engine.grid_ids_of(r))]  # fmt: skip
     stored = [c for c in stored if in_scope(cells, place_cell(
         engine.grid, c.record.grid_cell, c.record.location.lat, c.record.location.lon))]
     meta = MapMeta(
@@ -113,4 +116,4 @@ def add_map_routes(app: FastAPI, engine: IncidentEngine, registry: CameraRegistr
     @app.get("/api/map", response_model=MapView)
     async def console_map(who: Who, caller: Caller, request: Request) -> Any:
         cells = visible_cells(request, caller)
-        return await map_view(who, engine, registry, settings, cells)
+        return await map_view(who, engine, registry, settings, cells, caller.scope)

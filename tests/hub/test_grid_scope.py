@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +209,89 @@ async def test_a_scoped_operator_sees_and_manages_the_responders_serving_its_sco
     assert mine.status_code == 200 and mine.json()["availability"] == "available"
     wang = [r for r in (await admin.get("/api/responders")).json() if r["id"] == "r-wang"]
     assert wang[0]["availability"] != "available"  # the refused change wrote nothing
+
+
+async def test_a_scoped_operator_registers_responders_only_within_its_scope(
+    scoped: Scoped,
+) -> None:
+    """op-b (scoped to g-002) places people in g-002 only: not in another cell, not in the
+    community above it, not nowhere, and not under an id the grid file lists elsewhere."""
+    _hub, clients, _by_cell = scoped
+    admin, operator = clients["admin"], clients["op-b"]
+    refused = {
+        "r-other-cell": ["g-001"], "r-above": ["com-tf"], "r-nowhere": [],
+        "r-mixed": ["g-002", "g-001"], "r-wang": ["g-002"],  # the grid file puts r-wang in g-001
+    }  # fmt: skip
+    for responder_id, grid_ids in refused.items():
+        answer = await operator.post("/api/responders", json={"id": responder_id,
+                                                              "grid_ids": grid_ids})  # fmt: skip
+        assert answer.status_code == 403, (responder_id, answer.text)
+    mine = await operator.post("/api/responders", json={"id": "r-new", "grid_ids": ["g-002"]})
+    assert mine.status_code == 201, mine.text
+    anywhere = await admin.post("/api/responders", json={"id": "r-free"})
+    assert anywhere.status_code == 201  # an unscoped caller places people anywhere, or nowhere
+    stored = {r["id"] for r in (await admin.get("/api/responders")).json()}
+    assert stored == {"r-new", "r-free"}  # the refusals wrote nothing
+
+
+async def test_a_scoped_operator_ranks_and_dispatches_only_its_own_responders(
+    scoped: Scoped,
+) -> None:
+    """Only r-wang (g-001) and r-free (no node) are available: the unscoped ranking would send
+    one of them into g-002, but op-b's ranking never names them and its dispatch finds nobody."""
+    _hub, clients, by_cell = scoped
+    admin, operator = clients["admin"], clients["op-b"]
+    for responder_id, availability in (("r-wang", "available"), ("r-free", "available"),
+                                       ("r-zhao", "off_shift"), ("r-com-patrol", "unavailable")):
+        body = {"id": responder_id, "availability": availability}
+        assert (await admin.post("/api/responders", json=body)).status_code == 201
+    mine = by_cell["g-002"]["id"]
+
+    def named(ranking: dict[str, Any]) -> set[str]:
+        listed = ranking["recommendations"] + ranking["rejected"]
+        return {entry["responder_id"] for entry in listed}
+
+    everyone = (await admin.get(f"/api/incidents/{mine}/recommendations")).json()
+    assert {r["responder_id"] for r in everyone["recommendations"]} == {"r-wang", "r-free"}
+    for kind in ("claim", "verify"):
+        done = await operator.post(f"/api/incidents/{mine}/events", json={"type": kind})
+        assert done.status_code == 200, done.text
+    scoped_ranking = await operator.get(f"/api/incidents/{mine}/recommendations")
+    assert named(scoped_ranking.json()) == {"r-zhao", "r-com-patrol"}
+    assert scoped_ranking.json()["recommendations"] == []
+    best = await operator.post(f"/api/incidents/{mine}/events", json={"type": "dispatch"})
+    assert best.status_code == 409 and "no responder" in best.text, best.text
+    chosen = {"type": "dispatch", "responder_id": "r-wang", "override": True, "reason": "near"}
+    foreign = await operator.post(f"/api/incidents/{mine}/events", json=chosen)
+    unknown = await operator.post(f"/api/incidents/{mine}/events",
+                                  json={**chosen, "responder_id": "r-nobody"})  # fmt: skip
+    assert (foreign.status_code, unknown.status_code) == (404, 404)
+    as_unknown = unknown.json()["detail"].replace("r-nobody", "r-wang")
+    assert foreign.json()["detail"] == as_unknown  # as if r-wang did not exist
+    incident = (await admin.get(f"/api/incidents/{mine}")).json()
+    assert incident["assignments"] == []  # nobody was sent
+    sent = await admin.post(f"/api/incidents/{mine}/events", json={"type": "dispatch"})
+    assert sent.status_code == 200, sent.text  # the unscoped admin may send r-wang or r-free
+    assert {a["responder_id"] for a in sent.json()["assignments"]} <= {"r-wang", "r-free"}
+
+
+async def test_the_map_shows_a_scoped_viewer_only_the_responders_serving_its_scope(
+    scoped: Scoped,
+) -> None:
+    hub, clients, _by_cell = scoped
+    admin = clients["admin"]
+    for responder_id in ("r-wang", "r-zhao", "r-free"):
+        created = await admin.post("/api/responders", json={"id": responder_id})
+        async with httpx.AsyncClient(
+            base_url=hub.base, headers={"Authorization": f"Bearer {created.json()['token']}"}
+        ) as responder:
+            position = {"location": {"lat": 30.657, "lon": 104.07},
+                        "reported_at": datetime.now(UTC).isoformat()}  # fmt: skip
+            assert (await responder.put("/api/me/position", json=position)).status_code == 200
+
+    def shown(view: dict[str, Any]) -> set[str]:
+        return {f["properties"]["id"] for f in view["responders"]["features"]}
+
+    assert shown((await admin.get("/api/map")).json()) == {"r-wang", "r-zhao", "r-free"}
+    assert shown((await clients["view-b"].get("/api/map")).json()) == {"r-zhao"}
+    assert shown((await clients["view-com"].get("/api/map")).json()) == {"r-wang", "r-zhao"}

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from hub.contracts import Alert, AlertKind, Level
+from hub.incident_linking import incident_id_for
 from hub.incident_store import IncidentWrite, StaleIncidentError
-from hub.incidents import incident_id_for
 from hub.lifecycle import Claim, Incident, MarkFalse
 from tests.hub.incident_world import (
     EAST_CELL,

@@ -13,7 +13,8 @@ import pytest
 
 from hub.contracts import AlertKind, GeoPoint, Level
 from hub.dispatch import Availability
-from hub.incidents import EngineConfig, incident_id_for
+from hub.incident_linking import incident_id_for
+from hub.incidents import EngineConfig
 from hub.lifecycle import (
     Actor,
     AssignmentState,
