@@ -7,7 +7,9 @@ each changed incident once, at its latest version (a page applies alerts first, 
 replacing by id). At thousands of alerts a second that is one frame per ingested batch instead of
 one per alert and console. Alerts are pushed without their people boxes: the page draws none
 (the evidence snapshot has them drawn) and `GET /alerts/{id}` has the whole report. Incidents are
-pushed with `alert_count` instead of their map of merged alerts.
+pushed with `alert_count` instead of their map of merged alerts. Fields that are null are left
+out of both (a fifth of the bytes; the page reads a missing field as null): each frame goes to
+every page, so its size is what sending costs.
 
 Each connection sees only what its caller's grid scope covers: a scoped page gets the frame
 without the alerts and incidents of other cells (and no frame when nothing is left); frames
@@ -71,7 +73,8 @@ class LiveFeed:
 
     def publish(self, alert: Alert) -> None:
         if self._clients:
-            self._alerts.append((self.cell_of(alert), alert.model_dump_json(exclude=_PUSHED)))
+            body = alert.model_dump_json(exclude=_PUSHED, exclude_none=True)
+            self._alerts.append((self.cell_of(alert), body))
             self._flush_soon()
 
     def publish_incident(self, incident: Incident) -> None:
@@ -155,5 +158,5 @@ def _frame(
 def _pushed(incident: Incident) -> str:
     """The incident with its alert count instead of its alert map (which grows with every
     merged report, and which the page reads from `GET /api/incidents/{id}` when it needs it)."""
-    body = incident.model_dump_json(exclude=_NOT_PUSHED_OF_INCIDENTS)
+    body = incident.model_dump_json(exclude=_NOT_PUSHED_OF_INCIDENTS, exclude_none=True)
     return body[:-1] + f',"alert_count":{len(incident.alerts)}}}'

@@ -64,3 +64,26 @@ async def test_one_loop_turn_is_one_frame_with_each_incident_at_its_latest_versi
     feed.publish(make_alert("cam-4"))
     await asyncio.sleep(0)
     assert [a["camera_id"] for a in json.loads(queue.get_nowait() or "null")["alerts"]] == ["cam-4"]
+
+
+async def test_pushed_alerts_and_incidents_leave_out_their_null_fields() -> None:
+    """Every frame goes to every page: nulls are left out (the page reads them as null),
+    everything set is kept."""
+    feed = LiveFeed()
+    queue = feed.subscribe()
+    incident = open_incident("inc-1", kind="crowd_gathering", colour=Level.YELLOW, at=T0,
+                             location=GeoPoint(lat=30.657, lon=104.066))  # fmt: skip
+    claimed = incident.model_copy(update={"version": 1, "claimed_by": "op-li"})
+    reported = make_alert("cam-1")
+    feed.publish(reported)
+    feed.publish_incident(claimed)
+    await asyncio.sleep(0)
+    frame = json.loads(queue.get_nowait() or "null")
+    (alert,), (pushed,) = frame["alerts"], frame["incidents"]
+    stored_alert = json.loads(reported.model_dump_json(exclude={"detections": {"boxes"}}))
+    assert alert == {k: v for k, v in stored_alert.items() if v is not None}
+    assert reported.ended_at is None and "ended_at" not in alert
+    assert pushed["claimed_by"] == "op-li"
+    assert pushed["location"] == {"lat": 30.657, "lon": 104.066}
+    assert claimed.closed_at is None and "closed_at" not in pushed
+    assert None not in pushed.values()
