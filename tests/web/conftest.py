@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
@@ -50,15 +52,22 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    """A fresh browser context (no cookies) and one page in it; console errors fail the test."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    opened = await context.new_page()
+@asynccontextmanager
+async def fresh_page(browser: Browser, **context: Any) -> AsyncIterator[Page]:
+    """A fresh browser context (no cookies, `context`: Playwright's options) and one page in
+    it; an uncaught error in the page fails the test."""
+    opened_context = await browser.new_context(**context)
+    opened = await opened_context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
     try:
         yield opened
     finally:
-        await context.close()
+        await opened_context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    async with fresh_page(browser, viewport={"width": 1280, "height": 800}) as opened:
+        yield opened

@@ -20,7 +20,7 @@ from tests.hub.test_live_video import (  # noqa: F401 (fixtures)
     register,
 )
 from tests.rtsp_server import RtspServer
-from tests.web.conftest import SCREENSHOTS, chromium_path
+from tests.web.conftest import SCREENSHOTS, chromium_path, fresh_page
 from tests.web.test_browser_live_queue import sign_in_and_go_live
 
 # No STUN server: host candidates only. aiortc (aioice) never offers 127.0.0.1, so the hub's
@@ -53,15 +53,8 @@ async def webrtc_browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def live_page(webrtc_browser: Browser) -> AsyncIterator[Page]:
-    context = await webrtc_browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = await context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    async with fresh_page(webrtc_browser, viewport={"width": 1280, "height": 900}) as opened:
         yield opened
-    finally:
-        await context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 async def test_browser_live_view_plays_the_rtsp_camera(

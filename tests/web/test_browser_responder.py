@@ -23,7 +23,7 @@ from tests.hub.conftest import Hub, _serve
 from tests.hub.incident_world import GRID_FILE, SQUARE, alert
 from tests.hub.test_incident_scenario import add_responder
 from tests.hub.test_responder_page_api import first_open_incident
-from tests.web.conftest import SCREENSHOTS
+from tests.web.conftest import SCREENSHOTS, fresh_page
 
 IN_SQUARE_CELL = GeoPoint(lat=30.6572, lon=104.0662)  # where the API first puts r-wang
 PHONE_FIX: Geolocation = {
@@ -42,18 +42,11 @@ async def grid_hub(tmp_path: Path) -> AsyncIterator[Hub]:
 
 @pytest.fixture
 async def phone(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+    async with fresh_page(
+        browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
         device_scale_factor=2, geolocation=PHONE_FIX, permissions=["geolocation"],
-    )  # fmt: skip
-    opened = await context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    ) as opened:  # fmt: skip
         yield opened
-    finally:
-        await context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 def jpeg(width: int, height: int) -> bytes:
