@@ -88,8 +88,11 @@ async def test_a_batch_leaves_as_one_frame_with_its_alerts_before_their_incident
 class FailingStore:
     """An alert store whose writes fail (a full disk, a lost database)."""
 
+    def __init__(self, after_s: float = 0.01) -> None:
+        self.after_s = after_s  # by default linking is under way beside it when it fails
+
     async def upsert_many(self, alerts: object) -> set[str]:
-        await asyncio.sleep(0.01)  # linking is under way beside it
+        await asyncio.sleep(self.after_s)
         raise OSError("disk full")
 
 
@@ -109,4 +112,20 @@ async def test_a_failed_alert_write_fails_the_batch_with_its_own_error(world: Wo
     assert again.stored == 2
     for item in (alert("cam-1"), alert("cam-2")):
         assert await world.engine.store.incident_of_alert(item.id) is not None
+    await bus.close()
+
+
+async def test_a_failed_alert_write_lets_linking_finish_its_transaction(world: World) -> None:
+    """The alert write fails at once: linking beside it still runs to its commit (cancelled
+    halfway, its connection could keep SQLite's write lock), and the next batch goes through."""
+    bus, live = InProcessBus(), LiveFeed()
+    ingest = AlertIngest(FailingStore(after_s=0), live, bus, world.engine)  # type: ignore[arg-type]
+    with pytest.raises(OSError, match="disk full"):
+        await ingest.handle_batch(batch())
+    for item in (alert("cam-1"), alert("cam-2", where=EAST_CELL)):
+        assert await world.engine.store.incident_of_alert(item.id) is not None
+    again = AlertIngest(world.alerts, live, bus, world.engine)
+    async with asyncio.timeout(5):  # a held write lock would make this wait out the busy timeout
+        await again.handle_batch(batch())
+    assert again.stored == 2
     await bus.close()
