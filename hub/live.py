@@ -4,10 +4,12 @@ are dropped, not waited for, so ingest never blocks on a browser.
 What is published within one turn of the event loop leaves as one frame,
 `{"type":"batch","alerts":[...],"incidents":[...]}`: alerts in the order they were stored, then
 each changed incident once, at its latest version (a page applies alerts first, then incidents,
-replacing by id). At thousands of alerts a second that is one frame per ingested batch instead of
-one per alert and console. Alerts are pushed without their people boxes: the page draws none
-(the evidence snapshot has them drawn) and `GET /alerts/{id}` has the whole report. Incidents are
-pushed with `alert_count` instead of their map of merged alerts. Fields that are null are left
+replacing by id). An ingested batch holds its frame until it ends (`holding()`), so at
+thousands of alerts a second that is one frame per batch instead of one per alert and console;
+only what the batch's own task publishes is held, so an operator's change leaves at once.
+Alerts are pushed without their people boxes: the page draws none (the evidence snapshot has
+them drawn) and `GET /alerts/{id}` has the whole report. Incidents are pushed with
+`alert_count` instead of their map of merged alerts. Fields that are null are left
 out of both (a fifth of the bytes; the page reads a missing field as null): each frame goes to
 every page, so its size is what sending costs.
 
@@ -21,8 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from hub.access import Cells, in_scope
@@ -36,6 +40,15 @@ _PUSHED: Any = {"detections": {"boxes"}}  # left out of pushed alerts
 _NOT_PUSHED_OF_INCIDENTS: Any = {"alerts"}
 
 
+@dataclass
+class _Held:
+    """What one `holding()` block published, kept back until the block ends."""
+
+    alerts: list[tuple[str | None, str]] = field(default_factory=list)
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    ended: bool = False  # a task started inside that outlives the block publishes as usual
+
+
 class LiveFeed:
     def __init__(self) -> None:
         self._clients: set[asyncio.Queue[str | None]] = set()
@@ -44,7 +57,11 @@ class LiveFeed:
         self._alerts: list[tuple[str | None, str]] = []  # (grid cell, JSON)
         self._incidents: dict[str, Incident] = {}
         self._flush_due = False
-        self._holds = 0
+        # The hold of the task publishing (and of the tasks it starts), if it holds: a route's
+        # or the scheduler's change in another task is not kept back by an ingested batch.
+        self._held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar(
+            "live_held", default=None
+        )
         self.cell_of: Callable[[Alert], str | None] = lambda alert: alert.grid_cell  # create_app
 
     def subscribe(
@@ -74,32 +91,47 @@ class LiveFeed:
     def publish(self, alert: Alert) -> None:
         if self._clients:
             body = alert.model_dump_json(exclude=_PUSHED, exclude_none=True)
-            self._alerts.append((self.cell_of(alert), body))
-            self._flush_soon()
+            held = self._hold()
+            (self._alerts if held is None else held.alerts).append((self.cell_of(alert), body))
+            if held is None:
+                self._flush_soon()
 
     def publish_incident(self, incident: Incident) -> None:
         """The incident as it is after a change."""
         if not self._clients:
             return
-        queued = self._incidents.get(incident.id)
-        if queued is None or incident.version >= queued.version:
-            self._incidents[incident.id] = incident
-        self._flush_soon()
+        held = self._hold()
+        _keep_latest(self._incidents if held is None else held.incidents, incident)
+        if held is None:
+            self._flush_soon()
 
     @contextlib.contextmanager
     def holding(self) -> Iterator[None]:
-        """Publish what is published inside as one frame, at the end (an ingested batch's
-        alerts and their incidents: one frame per page, not two)."""
-        self._holds += 1
+        """Publish what this task (and the tasks it starts) publishes inside as one frame, at
+        the end (an ingested batch's alerts and their incidents: one frame per page, not two).
+        What other tasks publish meanwhile leaves as usual."""
+        if self._hold() is not None:  # nested: the outer block sends it
+            yield
+            return
+        held = _Held()
+        token = self._held.set(held)
         try:
             yield
         finally:
-            self._holds -= 1
-            if self._holds == 0 and (self._alerts or self._incidents):
+            self._held.reset(token)
+            held.ended = True
+            self._alerts.extend(held.alerts)
+            for incident in held.incidents.values():
+                _keep_latest(self._incidents, incident)
+            if self._alerts or self._incidents:
                 self._flush_soon()
 
+    def _hold(self) -> _Held | None:
+        held = self._held.get()
+        return None if held is None or held.ended else held
+
     def _flush_soon(self) -> None:
-        if self._flush_due or self._holds:
+        if self._flush_due:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -141,6 +173,12 @@ class LiveFeed:
         if queue.full():
             queue.get_nowait()
         queue.put_nowait(None)  # tells the socket loop to close
+
+
+def _keep_latest(incidents: dict[str, Incident], incident: Incident) -> None:
+    queued = incidents.get(incident.id)
+    if queued is None or incident.version >= queued.version:
+        incidents[incident.id] = incident
 
 
 def _frame(

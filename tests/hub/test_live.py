@@ -87,3 +87,44 @@ async def test_pushed_alerts_and_incidents_leave_out_their_null_fields() -> None
     assert pushed["location"] == {"lat": 30.657, "lon": 104.066}
     assert claimed.closed_at is None and "closed_at" not in pushed
     assert None not in pushed.values()
+
+
+async def test_a_held_batch_keeps_back_only_what_its_own_task_publishes() -> None:
+    """Ingest holds its batch's frame until the batch ends; an operator's change published by
+    another task meanwhile is sent at once, and a task the batch started that publishes after
+    the batch ended is not kept back either."""
+    feed = LiveFeed()
+    queue = feed.subscribe()
+    batch_may_end, batch_ended = asyncio.Event(), asyncio.Event()
+    late: list[asyncio.Task[None]] = []
+
+    async def later() -> None:
+        await batch_ended.wait()
+        feed.publish(make_alert("cam-late"))
+
+    async def ingest() -> None:
+        with feed.holding():
+            feed.publish(make_alert("cam-batch"))
+            late.append(asyncio.create_task(later()))
+            await batch_may_end.wait()
+
+    batch = asyncio.create_task(ingest())
+    await asyncio.sleep(0)
+    claimed = open_incident("inc-op", kind="crowd_gathering", colour=Level.RED, at=T0)
+    feed.publish_incident(claimed)  # a route's change, in its own task
+    async with asyncio.timeout(1):
+        first = json.loads(await queue.get() or "null")
+    assert ([a["camera_id"] for a in first["alerts"]], [i["id"] for i in first["incidents"]]) == (
+        [],
+        ["inc-op"],
+    )
+    assert queue.empty()  # the batch's alert waits for its batch
+    batch_may_end.set()
+    await batch
+    async with asyncio.timeout(1):
+        second = json.loads(await queue.get() or "null")
+        batch_ended.set()
+        await late[0]
+        third = json.loads(await queue.get() or "null")
+    assert [a["camera_id"] for a in second["alerts"]] == ["cam-batch"]
+    assert [a["camera_id"] for a in third["alerts"]] == ["cam-late"]
