@@ -5,6 +5,12 @@ snapshots of the cameras on a plan's route (patrol staff need no camera-registra
 those who act on incidents (admin, operator) edit plans, write the log and report. The log has
 no update or delete route: the page appends one entry per camera shown, and the hub sets who
 wrote it and how long it lasted.
+
+A caller scoped to part of the grid sees a plan when some of its route is in its scope, and then
+only that part: the route and the named cameras of its scope (a tag matches only those). Any
+other plan answers 404, like an unknown one. It changes or removes only plans naming no camera
+outside its scope (403), names only cameras of its scope when writing one (422, as unknown
+ones), and reads the log of its cameras only.
 """
 
 from __future__ import annotations
@@ -55,15 +61,53 @@ class PatrolService:
         self.cameras = cameras
         self.engine = engine
 
-    async def known(self, plan_id: str) -> StoredPlan:
+    async def known(self, plan_id: str, who: Principal) -> StoredPlan:
         found = await self.store.plan(plan_id)
-        if found is None:
+        if found is None or await self.shown(found, who) is None:
             raise HTTPException(404, "no such patrol plan")
         return found
 
-    async def view(self, stored: StoredPlan) -> Plan:
-        cameras = [CameraInfo(c.record.id, c.record.name, tuple(c.record.tags), c.record.enabled)
-                   for c in await self.cameras.registry.list()]  # fmt: skip
+    async def seen(self, plan_id: str, who: Principal) -> Plan:
+        """The plan as the caller sees it (`shown`); 404 as an unknown one when it may not."""
+        found = await self.store.plan(plan_id)
+        plan = None if found is None else await self.shown(found, who)
+        if plan is None:
+            raise HTTPException(404, "no such patrol plan")
+        return plan
+
+    async def scoped_cameras(self, who: Principal) -> list[CameraInfo]:
+        """The registered cameras in the caller's grid scope."""
+        return [CameraInfo(c.record.id, c.record.name, tuple(c.record.tags), c.record.enabled)
+                for c in await self.cameras.registry.list()
+                if self.cameras.in_scope(who, c.record)]  # fmt: skip
+
+    async def shown(self, stored: StoredPlan, who: Principal) -> Plan | None:
+        """The plan as the caller sees it (its route and the cameras it names: those of the
+        caller's scope), or None when none of its route is in the caller's scope."""
+        cameras = await self.scoped_cameras(who)
+        plan = self._resolved(stored, cameras)
+        if who.scope is None:
+            return plan
+        if not plan.route:
+            return None
+        mine = {camera.id for camera in cameras}
+        steps = [step for step in plan.steps if step.camera_id is None or step.camera_id in mine]
+        return plan.model_copy(update={"steps": steps})
+
+    async def editable(self, plan_id: str, who: Principal) -> StoredPlan:
+        """A plan the caller sees and may change: every camera it names is in its scope (403
+        otherwise: changing it would drop, or reveal, cameras of other cells)."""
+        stored = await self.known(plan_id, who)
+        mine = {camera.id for camera in await self.scoped_cameras(who)}
+        named = {step.camera_id for step in stored.plan.steps if step.camera_id}
+        if who.scope is not None and not named <= mine:
+            raise HTTPException(403, "this plan names cameras outside your grid scope")
+        return stored
+
+    async def view(self, stored: StoredPlan, who: Principal) -> Plan:
+        return self._resolved(stored, await self.scoped_cameras(who))
+
+    def _resolved(self, stored: StoredPlan, cameras: list[CameraInfo]) -> Plan:
         route = resolve_route(stored.plan.steps, stored.plan.dwell_s, cameras)
         return Plan(
             **stored.plan.model_dump(), id=stored.id, revision=stored.revision,
@@ -71,19 +115,19 @@ class PatrolService:
             on_shift=on_shift(stored.plan.shift, self.engine.now()),
         )  # fmt: skip
 
-    async def checked(self, plan: PlanIn) -> None:
-        """422 for a camera id nobody registered, or a plan with nothing to show."""
-        registered = {c.record.id for c in await self.cameras.registry.list()}
+    async def checked(self, plan: PlanIn, who: Principal) -> None:
+        """422 for a camera id nobody registered (or outside the caller's scope)."""
+        registered = {camera.id for camera in await self.scoped_cameras(who)}
         unknown = sorted({s.camera_id for s in plan.steps if s.camera_id} - registered)
         if unknown:
             raise HTTPException(422, f"no such camera: {', '.join(unknown[:10])}")
 
-    async def on_route(self, plan_id: str, camera_id: str) -> Plan:
+    async def on_route(self, plan_id: str, camera_id: str, who: Principal) -> Plan:
         """422 (the body names them) unless the plan exists and the camera is on its route."""
-        stored = await self.store.plan(plan_id)
-        if stored is None:
-            raise HTTPException(422, f"no such patrol plan: {plan_id}")
-        plan = await self.view(stored)
+        try:
+            plan = await self.seen(plan_id, who)
+        except HTTPException:
+            raise HTTPException(422, f"no such patrol plan: {plan_id}") from None
         if camera_id not in {stop.camera_id for stop in plan.route}:
             raise HTTPException(422, f"camera {camera_id} is not on the route of {plan_id}")
         return plan
@@ -101,50 +145,52 @@ def add_patrol_routes(
         return FileResponse(STATIC_DIR / "patrol.html", headers=page_headers)
 
     @app.get("/api/patrol/plans")
-    async def list_plans(_who: Reader) -> list[Plan]:
-        return [await service.view(stored) for stored in await store.plans()]
+    async def list_plans(who: Reader) -> list[Plan]:
+        shown = [await service.shown(stored, who) for stored in await store.plans()]
+        return [plan for plan in shown if plan is not None]
 
     @app.post("/api/patrol/plans", status_code=201)
-    async def create_plan(body: PlanIn, _who: Actor) -> Plan:
-        await service.checked(body)
-        created = await service.view(await store.add_plan(body, engine.now()))
+    async def create_plan(body: PlanIn, who: Actor) -> Plan:
+        await service.checked(body, who)
+        created = await service.view(await store.add_plan(body, engine.now()), who)
         if not created.route:
             await store.remove_plan(created.id)
             raise HTTPException(422, "the route is empty: no enabled camera has these ids or tags")
         return created
 
     @app.get("/api/patrol/plans/{plan_id}")
-    async def show_plan(plan_id: PlanId, _who: Reader) -> Plan:
-        return await service.view(await service.known(plan_id))
+    async def show_plan(plan_id: PlanId, who: Reader) -> Plan:
+        return await service.seen(plan_id, who)
 
     @app.put("/api/patrol/plans/{plan_id}")
     async def replace_plan(
-        plan_id: PlanId, body: PlanIn, _who: Actor, if_match: IfMatch = None
+        plan_id: PlanId, body: PlanIn, who: Actor, if_match: IfMatch = None
     ) -> Plan:
         """`If-Match: "<revision>"` (optional): 409 unless the plan is still at that revision."""
-        current = await service.known(plan_id)
+        current = await service.editable(plan_id, who)
         if if_match is not None and if_match.strip('W/"') != str(current.revision):
             raise HTTPException(409, f"the plan is at revision {current.revision}: read it again")
-        await service.checked(body)
+        await service.checked(body, who)
         try:
-            return await service.view(await store.replace_plan(current, body, engine.now()))
+            return await service.view(await store.replace_plan(current, body, engine.now()), who)
         except StalePlanError as error:
             raise HTTPException(409, str(error)) from None
 
     @app.delete("/api/patrol/plans/{plan_id}", status_code=204)
-    async def remove_plan(plan_id: PlanId, _who: Actor) -> Response:
+    async def remove_plan(plan_id: PlanId, who: Actor) -> Response:
+        await service.editable(plan_id, who)
         if not await store.remove_plan(plan_id):
             raise HTTPException(404, "no such patrol plan")
         return Response(status_code=204)
 
     @app.get("/api/patrol/plans/{plan_id}/position")
     async def plan_position(
-        plan_id: PlanId, anchor: datetime, _who: Reader, at: datetime | None = None
+        plan_id: PlanId, anchor: datetime, who: Reader, at: datetime | None = None
     ) -> Position:
         """The camera on screen at `at` (default: now) for a run that began at `anchor`."""
         if anchor.tzinfo is None or (at is not None and at.tzinfo is None):
             raise HTTPException(422, "anchor and at must carry a timezone")
-        plan = await service.view(await service.known(plan_id))
+        plan = await service.seen(plan_id, who)
         found = position(plan.route, anchor, at or engine.now())
         if found is None:
             raise HTTPException(409, "the plan's route is empty (cameras removed or disabled)")
@@ -152,10 +198,10 @@ def add_patrol_routes(
 
     @app.get("/api/patrol/plans/{plan_id}/coverage")
     async def plan_coverage(
-        plan_id: PlanId, day: date, _who: Reader,
+        plan_id: PlanId, day: date, who: Reader,
         tz: Annotated[str, Query(max_length=64)] = DEFAULT_TZ,
     ) -> Coverage:  # fmt: skip
-        plan = await service.view(await service.known(plan_id))
+        plan = await service.seen(plan_id, who)
         start, end = _bounds(day, tz)
         views = await store.log(start=start, end=end, plan_id=plan_id, limit=100_000)
         figure = coverage(plan.route, (Viewed(v.camera_id, v.seconds_viewed) for v in views))
@@ -170,7 +216,7 @@ def add_patrol_routes(
     async def patrol_snapshot(plan_id: PlanId, camera_id: CameraId, who: Reader) -> Response:
         """The camera's snapshot (as GET /api/cameras/{id}/snapshot.jpg), for route cameras in
         the caller's grid scope."""
-        plan = await service.view(await service.known(plan_id))
+        plan = await service.seen(plan_id, who)
         if camera_id not in {stop.camera_id for stop in plan.route}:
             raise HTTPException(404, "no such camera on this plan's route")
         camera = await cameras.known(camera_id)
@@ -187,20 +233,27 @@ def add_patrol_routes(
             raise HTTPException(422, "ended_at is in the future: check the page's clock")
         if body.ended_at < now - timedelta(seconds=MAX_LATE_S):
             raise HTTPException(422, f"a view is logged within {MAX_LATE_S} s of its end")
-        await service.on_route(body.plan_id, body.camera_id)
-        _in_scope(cameras, who, (await cameras.known(body.camera_id)).record)
+        camera = await cameras.registry.get(body.camera_id)
+        if camera is not None:  # a foreign camera answers 404; an unknown one, 422 below
+            _in_scope(cameras, who, camera.record)
+        await service.on_route(body.plan_id, body.camera_id, who)
         return await store.append(body, actor_of(who).id, now)
 
     @app.get("/api/patrol/log")
     async def read_log(
-        _who: Reader, day: date, tz: Annotated[str, Query(max_length=64)] = DEFAULT_TZ,
+        who: Reader, day: date, tz: Annotated[str, Query(max_length=64)] = DEFAULT_TZ,
         operator: Filter = None, camera_id: Filter = None, plan_id: Filter = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LOG)] = 500,
     ) -> list[LogEntry]:  # fmt: skip
-        """Views that started on `day` (local midnight to midnight in `tz`), oldest first."""
+        """Views that started on `day` (local midnight to midnight in `tz`), oldest first; a
+        scoped caller's, of its cameras only."""
         start, end = _bounds(day, tz)
-        return await store.log(start=start, end=end, plan_id=plan_id, operator=operator,
-                               camera_id=camera_id, limit=limit)  # fmt: skip
+        entries = await store.log(start=start, end=end, plan_id=plan_id, operator=operator,
+                                  camera_id=camera_id, limit=limit)  # fmt: skip
+        if who.scope is None:
+            return entries
+        mine = {camera.id for camera in await service.scoped_cameras(who)}
+        return [entry for entry in entries if entry.camera_id in mine]
 
     @app.post("/api/patrol/reports", status_code=201, response_model=ReportOut)
     async def report(body: ReportIn, who: Actor) -> JSONResponse:

@@ -318,3 +318,57 @@ async def test_a_scoped_operator_patrols_only_its_cells_cameras(
         assert (await square.get(snapshot)).status_code == 200
         entry = await square.post("/api/patrol/log", json=view)
         assert entry.status_code == 201, entry.text
+
+
+async def test_a_scoped_operator_sees_and_changes_only_its_part_of_the_patrol_plans(
+    hub: Hub, admin: httpx.AsyncClient
+) -> None:
+    """op.square (g-001) holds cam-a and cam-b; cam-c lies outside it and op.east (g-002) holds
+    none of the three. A plan of all three shows op.square its part only and is op.square's to
+    read, not to change; op.east does not see it at all."""
+    plan = await make_plan(admin)
+    path = f"/api/patrol/plans/{plan['id']}"
+    await add_user(hub, "op.square", "operator", grid_scope="g-001")
+    await add_user(hub, "op.east", "operator", grid_scope="g-002")
+    async with signed_in(hub, "op.east") as east:
+        assert (await east.get("/api/patrol/plans")).json() == []
+        foreign = await east.get(path)
+        unknown = await east.get("/api/patrol/plans/no-such-plan")
+        assert (foreign.status_code, foreign.json()) == (404, unknown.json())
+        assert (await east.get(f"{path}/coverage", params={"day": "2026-01-01"})).status_code == 404
+    async with signed_in(hub, "op.square") as square:
+        (listed,) = (await square.get("/api/patrol/plans")).json()
+        assert [stop["camera_id"] for stop in listed["route"]] == ["cam-a", "cam-b"]
+        assert listed["steps"] == [{"camera_id": None, "tag": "plaza", "dwell_s": None}]
+        assert "cam-c" not in (await square.get(path)).text
+        assert (await square.put(path, json=PLAN)).status_code == 403
+        assert (await square.delete(path)).status_code == 403
+        named_foreign = await square.post("/api/patrol/plans", json={
+            **PLAN, "steps": [{"camera_id": "cam-c"}]})  # fmt: skip
+        assert named_foreign.status_code == 422 and "cam-c" in named_foreign.text
+        mine = await square.post("/api/patrol/plans", json={**PLAN, "steps": [{"tag": "plaza"}]})
+        assert mine.status_code == 201, mine.text
+        own_path = f"/api/patrol/plans/{mine.json()['id']}"
+        assert (await square.put(own_path, json={**PLAN, "steps": [{"camera_id": "cam-a"}]})
+                ).status_code == 200  # fmt: skip
+    everything = (await admin.get(path)).json()
+    assert [stop["camera_id"] for stop in everything["route"]] == ["cam-a", "cam-b", "cam-c"]
+    assert everything["revision"] == 0  # the refused change wrote nothing
+
+
+async def test_a_scoped_reader_reads_the_patrol_log_of_its_cameras_only(
+    hub: Hub, admin: httpx.AsyncClient
+) -> None:
+    plan = await make_plan(admin)
+    now = datetime.now(UTC)
+    for camera_id in ("cam-a", "cam-c"):
+        view = {"plan_id": plan["id"], "camera_id": camera_id,
+                "started_at": iso(now - timedelta(seconds=2)), "ended_at": iso(now)}  # fmt: skip
+        assert (await admin.post("/api/patrol/log", json=view)).status_code == 201
+    await add_user(hub, "view.square", "viewer", grid_scope="g-001")
+    day = {"day": now.date().isoformat(), "tz": "UTC"}
+    everyone = (await admin.get("/api/patrol/log", params=day)).json()
+    assert sorted(entry["camera_id"] for entry in everyone) == ["cam-a", "cam-c"]
+    async with signed_in(hub, "view.square") as square:
+        seen = (await square.get("/api/patrol/log", params=day)).json()
+    assert [entry["camera_id"] for entry in seen] == ["cam-a"]
