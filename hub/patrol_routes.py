@@ -61,16 +61,16 @@ class PatrolService:
         self.cameras = cameras
         self.engine = engine
 
-    async def known(self, plan_id: str, who: Principal) -> StoredPlan:
+    async def _stored(self, plan_id: str) -> StoredPlan:
         found = await self.store.plan(plan_id)
-        if found is None or await self.shown(found, who) is None:
+        if found is None:
             raise HTTPException(404, "no such patrol plan")
         return found
 
     async def seen(self, plan_id: str, who: Principal) -> Plan:
         """The plan as the caller sees it (`shown`); 404 as an unknown one when it may not."""
-        found = await self.store.plan(plan_id)
-        plan = None if found is None else await self.shown(found, who)
+        stored = await self._stored(plan_id)
+        plan = self._shown(stored, who, await self.scoped_cameras(who))
         if plan is None:
             raise HTTPException(404, "no such patrol plan")
         return plan
@@ -82,9 +82,11 @@ class PatrolService:
                 if self.cameras.in_scope(who, c.record)]  # fmt: skip
 
     async def shown(self, stored: StoredPlan, who: Principal) -> Plan | None:
+        return self._shown(stored, who, await self.scoped_cameras(who))
+
+    def _shown(self, stored: StoredPlan, who: Principal, cameras: list[CameraInfo]) -> Plan | None:
         """The plan as the caller sees it (its route and the cameras it names: those of the
-        caller's scope), or None when none of its route is in the caller's scope."""
-        cameras = await self.scoped_cameras(who)
+        caller's scope, `cameras`), or None when none of its route is in the caller's scope."""
         plan = self._resolved(stored, cameras)
         if who.scope is None:
             return plan
@@ -97,8 +99,11 @@ class PatrolService:
     async def editable(self, plan_id: str, who: Principal) -> StoredPlan:
         """A plan the caller sees and may change: every camera it names is in its scope (403
         otherwise: changing it would drop, or reveal, cameras of other cells)."""
-        stored = await self.known(plan_id, who)
-        mine = {camera.id for camera in await self.scoped_cameras(who)}
+        stored = await self._stored(plan_id)
+        cameras = await self.scoped_cameras(who)
+        if self._shown(stored, who, cameras) is None:
+            raise HTTPException(404, "no such patrol plan")
+        mine = {camera.id for camera in cameras}
         named = {step.camera_id for step in stored.plan.steps if step.camera_id}
         if who.scope is not None and not named <= mine:
             raise HTTPException(403, "this plan names cameras outside your grid scope")
