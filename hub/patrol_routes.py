@@ -253,12 +253,11 @@ def add_patrol_routes(
         """Views that started on `day` (local midnight to midnight in `tz`), oldest first; a
         scoped caller's, of its cameras only."""
         start, end = _bounds(day, tz)
-        entries = await store.log(start=start, end=end, plan_id=plan_id, operator=operator,
-                                  camera_id=camera_id, limit=limit)  # fmt: skip
-        if who.scope is None:
-            return entries
-        mine = {camera.id for camera in await service.scoped_cameras(who)}
-        return [entry for entry in entries if entry.camera_id in mine]
+        mine = None
+        if who.scope is not None:
+            mine = {camera.id for camera in await service.scoped_cameras(who)}
+        return await store.log(start=start, end=end, plan_id=plan_id, operator=operator,
+                               camera_id=camera_id, camera_ids=mine, limit=limit)  # fmt: skip
 
     @app.post("/api/patrol/reports", status_code=201, response_model=ReportOut)
     async def report(body: ReportIn, who: Actor) -> JSONResponse:

@@ -7,6 +7,7 @@ way to change or remove an entry, and the database refuses it anyway (migration 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +18,7 @@ from hub.patrol_models import LogEntry, PlanIn, ViewIn
 from hub.patrol_tables import PatrolLogRow, PatrolPlanRow
 
 MAX_LOG = 1000
+MAX_IN = 5000  # cameras named in one query's IN list; a larger scope is filtered here
 
 
 class StalePlanError(Exception):
@@ -125,9 +127,11 @@ class PatrolStore:
         plan_id: str | None = None,
         operator: str | None = None,
         camera_id: str | None = None,
+        camera_ids: Collection[str] | None = None,
         limit: int = MAX_LOG,
     ) -> list[LogEntry]:
-        """Entries whose view started in [start, end), oldest first."""
+        """Entries whose view started in [start, end), oldest first; `camera_ids`: only of
+        those cameras (a scope's), filtered before the limit counts."""
         query = select(PatrolLogRow).where(
             PatrolLogRow.started_at >= start, PatrolLogRow.started_at < end
         )
@@ -137,7 +141,16 @@ class PatrolStore:
             query = query.where(PatrolLogRow.operator == operator)
         if camera_id is not None:
             query = query.where(PatrolLogRow.camera_id == camera_id)
-        query = query.order_by(PatrolLogRow.started_at, PatrolLogRow.id).limit(limit)
+        # A large scope's camera list would pass the drivers' bound parameter limits (about
+        # 32,000): then the day's rows are filtered here, before the limit counts.
+        in_query = camera_ids is not None and len(camera_ids) <= MAX_IN
+        if camera_ids is not None and in_query:
+            query = query.where(PatrolLogRow.camera_id.in_(list(camera_ids)))
+        query = query.order_by(PatrolLogRow.started_at, PatrolLogRow.id)
+        if camera_ids is None or in_query:
+            query = query.limit(limit)
         async with self._sessions() as session:
             rows = (await session.scalars(query)).all()
+        if camera_ids is not None and not in_query:
+            rows = [row for row in rows if row.camera_id in camera_ids][:limit]
         return [_entry(row) for row in rows]

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from hub import patrol_store
 from hub.gateway import Credentials
 from tests.hub.conftest import Hub, _serve
 from tests.hub.incident_world import GRID_FILE, SQUARE
@@ -356,14 +357,17 @@ async def test_a_scoped_operator_sees_and_changes_only_its_part_of_the_patrol_pl
     assert everything["revision"] == 0  # the refused change wrote nothing
 
 
+@pytest.mark.parametrize("max_in", [5000, 0], ids=["in-query", "large-scope"])
 async def test_a_scoped_reader_reads_the_patrol_log_of_its_cameras_only(
-    hub: Hub, admin: httpx.AsyncClient
+    hub: Hub, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, max_in: int
 ) -> None:
+    monkeypatch.setattr(patrol_store, "MAX_IN", max_in)  # 0: as a scope of 5,001 cameras
     plan = await make_plan(admin)
     now = datetime.now(UTC)
-    for camera_id in ("cam-a", "cam-c"):
-        view = {"plan_id": plan["id"], "camera_id": camera_id,
-                "started_at": iso(now - timedelta(seconds=2)), "ended_at": iso(now)}  # fmt: skip
+    for age_s, camera_id in ((2, "cam-c"), (1, "cam-a")):  # another cell's view first
+        started_at = iso(now - timedelta(seconds=age_s))
+        view = {"plan_id": plan["id"], "camera_id": camera_id, "started_at": started_at,
+                "ended_at": iso(now)}  # fmt: skip
         assert (await admin.post("/api/patrol/log", json=view)).status_code == 201
     await add_user(hub, "view.square", "viewer", grid_scope="g-001")
     day = {"day": now.date().isoformat(), "tz": "UTC"}
@@ -371,4 +375,6 @@ async def test_a_scoped_reader_reads_the_patrol_log_of_its_cameras_only(
     assert sorted(entry["camera_id"] for entry in everyone) == ["cam-a", "cam-c"]
     async with signed_in(hub, "view.square") as square:
         seen = (await square.get("/api/patrol/log", params=day)).json()
+        first = (await square.get("/api/patrol/log", params=day | {"limit": 1})).json()
     assert [entry["camera_id"] for entry in seen] == ["cam-a"]
+    assert [entry["camera_id"] for entry in first] == ["cam-a"]  # the limit counts its rows
