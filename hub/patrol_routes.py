@@ -81,8 +81,11 @@ class PatrolService:
                 for c in await self.cameras.registry.list()
                 if self.cameras.in_scope(who, c.record)]  # fmt: skip
 
-    async def shown(self, stored: StoredPlan, who: Principal) -> Plan | None:
-        return self._shown(stored, who, await self.scoped_cameras(who))
+    async def all_shown(self, plans: list[StoredPlan], who: Principal) -> list[Plan]:
+        """The plans the caller sees, as it sees them (one read of the camera list)."""
+        cameras = await self.scoped_cameras(who)
+        shown = [self._shown(stored, who, cameras) for stored in plans]
+        return [plan for plan in shown if plan is not None]
 
     def _shown(self, stored: StoredPlan, who: Principal, cameras: list[CameraInfo]) -> Plan | None:
         """The plan as the caller sees it (its route and the cameras it names: those of the
@@ -151,8 +154,7 @@ def add_patrol_routes(
 
     @app.get("/api/patrol/plans")
     async def list_plans(who: Reader) -> list[Plan]:
-        shown = [await service.shown(stored, who) for stored in await store.plans()]
-        return [plan for plan in shown if plan is not None]
+        return await service.all_shown(await store.plans(), who)
 
     @app.post("/api/patrol/plans", status_code=201)
     async def create_plan(body: PlanIn, who: Actor) -> Plan:

@@ -142,15 +142,17 @@ class PatrolStore:
         if camera_id is not None:
             query = query.where(PatrolLogRow.camera_id == camera_id)
         # A large scope's camera list would pass the drivers' bound parameter limits (about
-        # 32,000): then the day's rows are filtered here, before the limit counts.
-        in_query = camera_ids is not None and len(camera_ids) <= MAX_IN
-        if camera_ids is not None and in_query:
+        # 32,000): then the day's rows are filtered here (`kept`), before the limit counts.
+        kept: Collection[str] | None = None
+        if camera_ids is not None and len(camera_ids) <= MAX_IN:
             query = query.where(PatrolLogRow.camera_id.in_(list(camera_ids)))
+        elif camera_ids is not None:
+            kept = camera_ids
         query = query.order_by(PatrolLogRow.started_at, PatrolLogRow.id)
-        if camera_ids is None or in_query:
+        if kept is None:
             query = query.limit(limit)
         async with self._sessions() as session:
             rows = (await session.scalars(query)).all()
-        if camera_ids is not None and not in_query:
-            rows = [row for row in rows if row.camera_id in camera_ids][:limit]
+        if kept is not None:
+            rows = [row for row in rows if row.camera_id in kept][:limit]
         return [_entry(row) for row in rows]
