@@ -91,6 +91,23 @@ class _Pool:
         return list(found.values())
 
 
+def taken_elsewhere(
+    openers: Sequence[Alert],
+    cells: Mapping[str, str | None],
+    others: Sequence[MergeCandidate],
+    now: datetime,
+    rule: MergeRule,
+) -> str | None:
+    """The id of an incident among `others` (written by someone else since the plan was made)
+    that one of `openers`, the alerts the plan opened incidents for, would join: the plan is
+    out of date. None: it still holds."""
+    for alert in openers:
+        found = merge_target(alert.kind.value, alert.location, cells[alert.id], now, others, rule)
+        if found is not None:
+            return found.id
+    return None
+
+
 @dataclass
 class Work:
     """One incident through a batch: as stored before (None: opened in the batch), as it is

@@ -7,7 +7,7 @@ silently overwrite each other. The sealed password lives in its own column, neve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from hub.camera_models import CameraPublic, CameraRecord
 from hub.contracts import CameraSpec
-from hub.db import CameraRow
+from hub.db import CameraRow, utc
 
 
 class CameraExistsError(Exception):
@@ -68,19 +68,14 @@ class StoredCamera:
         )
 
 
-def _utc(value: datetime) -> datetime:
-    # SQLite keeps no offset: what went in as UTC comes back naive.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _stored(row: CameraRow) -> StoredCamera:
     return StoredCamera(
         record=CameraRecord.model_validate_json(row.body),
         username=row.username,
         password_sealed=row.password_sealed,
         revision=row.revision,
-        created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at),
+        created_at=utc(row.created_at),
+        updated_at=utc(row.updated_at),
     )
 
 

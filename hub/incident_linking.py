@@ -3,7 +3,9 @@ the merge candidates, one of the chosen incidents' bodies, then one transaction 
 
 An incident id is derived from the alert that opened it, so a redelivered batch finds the same
 incidents. The hub's grid, when it has one, decides an alert's cell. A lost race raises
-`StaleIncidentError`; the engine decides whether to try again.
+`StaleIncidentError`: a target changed (compare-and-set) or, for an alert that opens an incident,
+another writer opened one at the same place meanwhile (`hub.merge_candidates.OpenGuard`); the
+engine decides whether to try again.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from hub.alert_linking import Link, Work, plan_links
+from hub.alert_linking import Link, Work, plan_links, taken_elsewhere
 from hub.contracts import Alert
 from hub.grid import Grid
 from hub.incident_store import IncidentStore, StaleIncidentError
@@ -26,6 +28,7 @@ from hub.lifecycle import (
     open_incident,
     step,
 )
+from hub.merge_candidates import CandidateQuery, OpenGuard
 from hub.merging import MergeCandidate, MergeRule, tiles_near
 from hub.outbox import IncidentChange
 from hub.recent_incidents import RecentIncidents
@@ -80,7 +83,9 @@ class AlertLinker:
                 found = bodies[link.incident_id]
                 work = works[link.incident_id] = Work(found, found, self._change)
             self._merge(work, alert, now, link)
-        await self.store.save_many([work.write() for work in works.values() if work.dirty])
+        openers = [alert for alert in alerts if plan[alert.id].opens]
+        guard = self._guard(openers, cells, now) if openers else None
+        await self.store.save_many([w.write() for w in works.values() if w.dirty], guard)
         self._recent.remember(work.current for work in works.values())
         return plan, works
 
@@ -95,12 +100,26 @@ class AlertLinker:
     ) -> list[MergeCandidate]:
         if not alerts:
             return []
+        return await self.store.merge_candidates(self._query(alerts, cells, now))
+
+    def _query(
+        self, alerts: Sequence[Alert], cells: Mapping[str, str | None], now: datetime
+    ) -> CandidateQuery:
         since = now - timedelta(seconds=self.merge.window_s)
         kinds = sorted({alert.kind.value for alert in alerts})
         in_cells = {cell for alert in alerts if (cell := cells[alert.id]) is not None}
         radius_m = self.merge.radius_m
         tiles = {tile for alert in alerts for tile in tiles_near(alert.location, radius_m)}
-        return await self.store.merge_candidates(kinds, since, in_cells, tiles)
+        return CandidateQuery(kinds, since, in_cells, tiles)
+
+    def _guard(
+        self, openers: Sequence[Alert], cells: Mapping[str, str | None], now: datetime
+    ) -> OpenGuard:
+        """Another writer may open an incident where `openers` opened theirs meanwhile."""
+        return OpenGuard(
+            self._query(openers, cells, now),
+            lambda others: taken_elsewhere(openers, cells, others, now, self.merge),
+        )
 
     def _opened(self, alert: Alert, cell: str | None, now: datetime) -> Work:
         place = self.grid.place_at(alert.location.lat, alert.location.lon) if self.grid else None

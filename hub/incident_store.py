@@ -11,24 +11,30 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Executable, Row, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.contracts import GeoPoint
-from hub.db import AuditRow, DeadlineRow, IncidentAlertRow, IncidentRow, OutboxCursorRow, OutboxRow
+from hub.db import (
+    AuditRow,
+    DeadlineRow,
+    IncidentAlertRow,
+    IncidentRow,
+    OutboxCursorRow,
+    OutboxRow,
+    utc,
+)  # fmt: skip
 from hub.lifecycle import AuditRecord, DeadlineKind, Incident, IncidentState, Outcome
+from hub.merge_candidates import CandidateQuery, OpenGuard, read_candidates
 from hub.merging import MergeCandidate, tile_of
 from hub.outbox import IncidentChange, OutboxEntry
 
 _OUTBOX_LOCK = 0x786C_6F62  # "xlob": PostgreSQL commits outbox rows in id order under this lock
 MAX_LIST = 500
-_KEYS_PER_QUERY = 2000  # bound parameters per query: far below SQLite's and PostgreSQL's limits
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,11 +52,6 @@ class IncidentWrite:
 
 class StaleIncidentError(Exception):
     """The incident changed since it was read (or the alert was taken by another writer)."""
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes (stored in UTC); PostgreSQL aware ones."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class IncidentStore:
@@ -82,28 +83,9 @@ class IncidentStore:
         async with self._engine.connect() as connection:
             return {row[0]: row[1] for row in (await connection.execute(query)).all()}
 
-    async def merge_candidates(
-        self,
-        kinds: Sequence[str],
-        since: datetime,
-        cells: Collection[str],
-        tiles: Collection[str],
-    ) -> list[MergeCandidate]:
-        """Open incidents of `kinds` updated at or after `since`, in one of `cells` or with
-        their first alert in one of `tiles` (`hub.merging.tiles_near`): columns, no bodies."""
-        if not kinds or not (cells or tiles):
-            return []
-        found: dict[str, MergeCandidate] = {}
-        places = [("cells", part) for part in _chunks(sorted(cells), _KEYS_PER_QUERY)]
-        places += [("tiles", part) for part in _chunks(sorted(tiles), _KEYS_PER_QUERY)]
+    async def merge_candidates(self, query: CandidateQuery) -> list[MergeCandidate]:
         async with self._engine.connect() as connection:
-            for column, keys in places:
-                query = _BY_CELL if column == "cells" else _BY_TILE
-                params = {"kinds": list(kinds), "since": since.astimezone(UTC), "keys": list(keys)}
-                for row in (await connection.execute(query, params)).all():
-                    if row.id not in found:  # in one of the cells and near one of the tiles
-                        found[row.id] = _candidate(row)
-        return list(found.values())
+            return await read_candidates(connection, query)
 
     async def search(
         self,
@@ -149,9 +131,12 @@ class IncidentStore:
                               link_alerts)  # fmt: skip
         await self.save_many([write])
 
-    async def save_many(self, writes: Sequence[IncidentWrite]) -> None:
+    async def save_many(
+        self, writes: Sequence[IncidentWrite], guard: OpenGuard | None = None
+    ) -> None:
         """`save` for several incidents in one transaction: all are written or none (then
-        StaleIncidentError, as for `save`). Each incident appears once."""
+        StaleIncidentError, as for `save`). Each incident appears once. `guard`: checked
+        before the commit, under the writers' lock (`hub.merge_candidates`)."""
         if not writes:
             return
         try:
@@ -167,9 +152,30 @@ class IncidentStore:
                 await self._add_outbox(
                     connection, [(w.incident.id, c) for w in writes for c in w.changes]
                 )
+                if guard is not None:
+                    await self._check(connection, guard, {w.incident.id for w in writes})
         except IntegrityError as error:
             ids = ", ".join(write.incident.id for write in writes[:3])
             raise StaleIncidentError(f"incident {ids} or an alert link exists") from error
+
+    async def _check(
+        self, connection: AsyncConnection, guard: OpenGuard, ours: Collection[str]
+    ) -> None:
+        # SQLite: this transaction has written, so it holds the write lock and reads the latest
+        # commit. PostgreSQL: the lock serialises the writers that check until they commit
+        # (the outbox took it already when the batch has changes, as an opening one has).
+        await self._lock_writers(connection)
+        found = await read_candidates(connection, guard.query)
+        taken_by = guard.taken_elsewhere([c for c in found if c.id not in ours])
+        if taken_by is not None:
+            raise StaleIncidentError(f"incident {taken_by} was opened or changed meanwhile")
+
+    async def _lock_writers(self, connection: AsyncConnection) -> None:
+        """PostgreSQL: held until commit (taking it twice in one transaction is harmless)."""
+        if self.dialect == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK}
+            )
 
     async def _write_incidents(
         self, connection: AsyncConnection, writes: Sequence[IncidentWrite]
@@ -225,12 +231,9 @@ class IncidentStore:
     ) -> None:
         if not changes:
             return
-        if self.dialect == "postgresql":
-            # Ids come from a sequence at insert time; serialising the writers until commit
-            # keeps commit order = id order, so a reader past id N never misses a later commit.
-            await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK}
-            )
+        # PostgreSQL's ids come from a sequence at insert time; serialising the writers until
+        # commit keeps commit order = id order, so a reader past id N never misses a commit.
+        await self._lock_writers(connection)
         now = datetime.now(UTC)
         rows = [
             {"incident_id": incident_id, "created_at": now, "body": change.model_dump_json()}
@@ -334,10 +337,6 @@ class IncidentStore:
             await connection.execute(statement)
 
 
-def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
-
-
 def _columns(incident: Incident) -> dict[str, Any]:
     where = incident.location
     return {
@@ -360,30 +359,8 @@ def _cas_values(incident: Incident, previous_version: int) -> dict[str, Any]:
     return {"b_previous": previous_version, **{f"b_{k}": columns[k] for k in ("id", *_UPDATED)}}
 
 
-def _candidates_by(column: Any) -> Executable:
-    """One cached statement: the key lists bind as expanding IN parameters."""
-    return select(
-        IncidentRow.id, IncidentRow.kind, IncidentRow.grid_cell, IncidentRow.lat,
-        IncidentRow.lon, IncidentRow.updated_at, IncidentRow.version,
-    ).where(
-        IncidentRow.is_open.is_(True), column.in_(bindparam("keys", expanding=True)),
-        IncidentRow.kind.in_(bindparam("kinds", expanding=True)),
-        IncidentRow.updated_at >= bindparam("since"),
-    )  # fmt: skip
-
-
 _CAS_UPDATE = (
     update(IncidentRow)
     .where(IncidentRow.id == bindparam("b_id"), IncidentRow.version == bindparam("b_previous"))
     .values({name: bindparam(f"b_{name}") for name in _UPDATED})
 )
-_BY_CELL = _candidates_by(IncidentRow.grid_cell)
-_BY_TILE = _candidates_by(IncidentRow.tile)
-
-
-def _candidate(row: Row[Any]) -> MergeCandidate:
-    # Validated when the incident was written: built without validating again (per row, per batch).
-    where = (None if row.lat is None or row.lon is None
-             else GeoPoint.model_construct(lat=row.lat, lon=row.lon))  # fmt: skip
-    return MergeCandidate(id=row.id, kind=row.kind, grid_cell=row.grid_cell, location=where,
-                          updated_at=utc(row.updated_at), version=row.version)  # fmt: skip

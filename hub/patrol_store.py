@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from hub.db import utc
 from hub.patrol_models import LogEntry, PlanIn, ViewIn
 from hub.patrol_tables import PatrolLogRow, PatrolPlanRow
 
@@ -34,21 +35,16 @@ class StoredPlan:
     plan: PlanIn
 
 
-def _utc(value: datetime) -> datetime:
-    # SQLite keeps no offset: what went in as UTC comes back naive.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _plan(row: PatrolPlanRow) -> StoredPlan:
-    return StoredPlan(row.id, row.revision, _utc(row.created_at), _utc(row.updated_at),
+    return StoredPlan(row.id, row.revision, utc(row.created_at), utc(row.updated_at),
                       PlanIn.model_validate_json(row.body))  # fmt: skip
 
 
 def _entry(row: PatrolLogRow) -> LogEntry:
     return LogEntry(
         id=row.id, plan_id=row.plan_id, camera_id=row.camera_id, operator=row.operator,
-        started_at=_utc(row.started_at), ended_at=_utc(row.ended_at),
-        seconds_viewed=row.seconds_viewed, recorded_at=_utc(row.recorded_at),
+        started_at=utc(row.started_at), ended_at=utc(row.ended_at),
+        seconds_viewed=row.seconds_viewed, recorded_at=utc(row.recorded_at),
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from hub.contracts import Alert, AlertKind, Level
 from hub.incident_linking import incident_id_for
 from hub.incident_store import IncidentWrite, StaleIncidentError
 from hub.lifecycle import Claim, Incident, MarkFalse
+from hub.merge_candidates import OpenGuard
 from tests.hub.incident_world import (
     EAST_CELL,
     NEAR_SQUARE,
@@ -104,11 +105,13 @@ async def test_a_batch_that_loses_a_race_is_linked_one_alert_at_a_time(world: Wo
     real_save_many = store.save_many
     calls: list[int] = []
 
-    async def lose_the_first(writes: Sequence[IncidentWrite]) -> None:
+    async def lose_the_first(
+        writes: Sequence[IncidentWrite], guard: OpenGuard | None = None
+    ) -> None:
         calls.append(len(writes))
         if len(calls) == 1:
             raise StaleIncidentError("another hub got in first")
-        await real_save_many(writes)
+        await real_save_many(writes, guard)
 
     store.save_many = lose_the_first  # type: ignore[method-assign]
     linked = await world.engine.on_alerts(mixed_batch())

@@ -31,6 +31,7 @@ from hub.lifecycle import (
     open_incident,
     step,
 )
+from hub.merge_candidates import CandidateQuery
 from hub.merging import MergeCandidate, tiles_near
 from hub.outbox import IncidentChange
 from hub.store import AlertStore
@@ -143,7 +144,7 @@ async def test_merge_candidates_come_from_columns_by_cell_or_place(
 ) -> None:
     incident = await create(store)
     tiles = {tile for place in places for tile in tiles_near(place, 150)}
-    candidates = await store.merge_candidates(kinds, since, cells, tiles)
+    candidates = await store.merge_candidates(CandidateQuery(kinds, since, cells, tiles))
     assert [c.id for c in candidates] == found
     if found:
         assert candidates[0] == MergeCandidate(
@@ -157,7 +158,8 @@ async def test_closed_incidents_are_no_merge_candidates(store: IncidentStore) ->
     mark = step(incident, MarkFalse(actor=OPERATOR, at=at(5), reason="a poster"), at(5))
     await store.save(mark, previous_version=incident.version)
     assert mark.incident.is_closed
-    assert await store.merge_candidates(["crowd_gathering"], at(-60), ["g-001"], []) == []
+    query = CandidateQuery(["crowd_gathering"], at(-60), ["g-001"], [])
+    assert await store.merge_candidates(query) == []
 
 
 async def test_alerts_linked_already_are_found_in_one_query(store: IncidentStore) -> None:
