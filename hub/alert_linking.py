@@ -101,8 +101,11 @@ def taken_elsewhere(
     """The id of an incident among `others` (written by someone else since the plan was made)
     that one of `openers`, the alerts the plan opened incidents for, would join: the plan is
     out of date. None: it still holds."""
+    pool = _Pool(others)  # each opener looks only at those that can match it, as in the plan
     for alert in openers:
-        found = merge_target(alert.kind.value, alert.location, cells[alert.id], now, others, rule)
+        cell = cells[alert.id]
+        near = pool.near(cell, alert.location, rule.radius_m)
+        found = merge_target(alert.kind.value, alert.location, cell, now, near, rule)
         if found is not None:
             return found.id
     return None
