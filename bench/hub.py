@@ -81,7 +81,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--window", type=int, default=1000, help="closed loop: most in flight")
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
     parser.add_argument("--redis-url", help="default: the in-process bus")
-    parser.add_argument("--max-batch", type=int, default=100, help="the hub's ingest batch")
+    parser.add_argument(
+        "--max-batch", type=int, default=HubSettings.model_fields["ingest_batch"].default,
+        help="the hub's ingest batch",
+    )
     parser.add_argument("--ws-deflate", action="store_true", help="per-message compression on")
     parser.add_argument(
         "--ws", default="auto", choices=("auto", "websockets", "websockets-sansio", "wsproto"),

@@ -1,5 +1,6 @@
-"""Linking a batch of alerts to incidents (shell): one read of what they are linked to, one of
-the merge candidates, one of the chosen incidents' bodies, then one transaction for every change.
+"""Linking a batch of alerts to incidents (shell): one read of what they are linked to beside one
+of the merge candidates, one of the chosen incidents' bodies, then one transaction for every
+change.
 
 An incident id is derived from the alert that opened it, so a redelivered batch finds the same
 incidents. The hub's grid, when it has one, decides an alert's cell. A lost race raises
@@ -10,6 +11,7 @@ engine decides whether to try again.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -60,10 +62,13 @@ class AlertLinker:
         self, alerts: Sequence[Alert], now: datetime
     ) -> tuple[dict[str, Link], dict[str, Work]]:
         """Alert id -> its link, and incident id -> what changed; committed when it returns."""
-        linked = await self.store.incidents_of_alerts([alert.id for alert in alerts])
         cells = {alert.id: self.cell_of(alert) for alert in alerts}  # may search the grid
-        fresh = [alert for alert in alerts if alert.id not in linked]
-        candidates = await self._candidates(fresh, cells, now)
+        # Side by side, on two connections: what the alerts are linked to (only a redelivery
+        # finds any) and the candidates near all of them (those of linked alerts go unused).
+        linked, candidates = await asyncio.gather(
+            self.store.incidents_of_alerts([alert.id for alert in alerts]),
+            self._candidates(alerts, cells, now),
+        )
         plan = plan_links(alerts, linked, candidates, cells, incident_id_for, now, self.merge)
         stored = {link.incident_id for link in plan.values() if not link.opens}
         versions = {candidate.id: candidate.version for candidate in candidates}

@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -193,9 +204,15 @@ class IncidentStore:
             if changed.rowcount != len(updates):
                 raise StaleIncidentError("an incident of the batch changed since it was read")
             return
-        for values in updates:  # asyncpg counts no executemany: one statement each
-            if (await connection.execute(_CAS_UPDATE, values)).rowcount != 1:
-                raise StaleIncidentError(f"incident {values['b_id']} changed since it was read")
+        # asyncpg counts no executemany: one UPDATE ... FROM unnest(arrays) per chunk of rows,
+        # which names the rows it changed (was one statement, one round trip, per incident).
+        for start in range(0, len(updates), _CAS_ROWS_PER_STATEMENT):
+            chunk = updates[start : start + _CAS_ROWS_PER_STATEMENT]
+            found = await connection.execute(_BULK_CAS, _bulk_cas_params(chunk))
+            written = set(found.scalars())
+            if len(written) != len(chunk):
+                stale = next(row["b_id"] for row in chunk if row["b_id"] not in written)
+                raise StaleIncidentError(f"incident {stale} changed since it was read")
 
     async def _append_audit(
         self, connection: AsyncConnection, records: Sequence[AuditRecord]
@@ -364,3 +381,27 @@ _CAS_UPDATE = (
     .where(IncidentRow.id == bindparam("b_id"), IncidentRow.version == bindparam("b_previous"))
     .values({name: bindparam(f"b_{name}") for name in _UPDATED})
 )
+_CAS_ROWS_PER_STATEMENT = 1000  # rows per statement: its arrays' length
+_GIVEN = [("b_previous", Integer())] + [
+    (f"b_{name}", IncidentRow.__table__.c[name].type) for name in ("id", *_UPDATED)
+]
+# One array parameter per column, unnested into rows: one statement text whatever the rows
+# (a VALUES list would be compiled anew per batch size and per pattern of NULLs).
+_GIVEN_ROWS = (
+    func.unnest(*[bindparam(name, type_=ARRAY(kind)) for name, kind in _GIVEN])
+    .table_valued(*[column(name, kind) for name, kind in _GIVEN])
+    .render_derived(name="given")
+)
+_BULK_CAS = (
+    update(IncidentRow)
+    .where(IncidentRow.id == _GIVEN_ROWS.c.b_id,
+           IncidentRow.version == _GIVEN_ROWS.c.b_previous)
+    .values({name: _GIVEN_ROWS.c[f"b_{name}"] for name in _UPDATED})
+    .returning(IncidentRow.id)
+)  # fmt: skip
+
+
+def _bulk_cas_params(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """PostgreSQL: UPDATE incidents SET ... FROM unnest(arrays) AS given WHERE id and version
+    match RETURNING id, the rows still at the version read."""
+    return {name: [row[name] for row in rows] for name, _kind in _GIVEN}

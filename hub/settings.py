@@ -87,7 +87,7 @@ class HubSettings(BaseSettings):
         "unacknowledged after this long (longer than the slowest handling of one batch)",
     )  # fmt: skip
     ingest_batch: int = Field(
-        default=100, ge=1, le=1000, description="Most alerts taken from the bus at once: "
+        default=200, ge=1, le=1000, description="Most alerts taken from the bus at once: "
         "stored in one transaction and linked to incidents in another, side by side",
     )  # fmt: skip
     setup_token_file: Path | None = Field(
