@@ -38,7 +38,7 @@ from hub.db import (
     OutboxCursorRow,
     OutboxRow,
     utc,
-)  # fmt: skip
+)
 from hub.lifecycle import AuditRecord, DeadlineKind, Incident, IncidentState, Outcome
 from hub.merge_candidates import CandidateQuery, OpenGuard, read_candidates
 from hub.merging import MergeCandidate, tile_of
