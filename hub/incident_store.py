@@ -37,6 +37,7 @@ from hub.db import (
     IncidentRow,
     OutboxCursorRow,
     OutboxRow,
+    minute_of,
     utc,
 )
 from hub.lifecycle import AuditRecord, DeadlineKind, Incident, IncidentState, Outcome
@@ -109,7 +110,10 @@ class IncidentStore:
         limit: int = 100,
     ) -> list[Incident]:
         """Newest change first."""
-        query = select(IncidentRow.body).order_by(IncidentRow.updated_at.desc(), IncidentRow.id)
+        # The minute first: its index finds the newest; within a minute, the exact time.
+        query = select(IncidentRow.body).order_by(
+            IncidentRow.updated_minute.desc(), IncidentRow.updated_at.desc(), IncidentRow.id
+        )
         if state is not None:
             query = query.where(IncidentRow.state == state.value)
         if open_only:
@@ -364,11 +368,12 @@ def _columns(incident: Incident) -> dict[str, Any]:
         "tile": tile_of(where.lat, where.lon) if where else None, "version": incident.version,
         "created_at": incident.created_at, "updated_at": incident.updated_at,
         "closed_at": incident.closed_at, "body": incident.model_dump_json(),
+        "updated_minute": minute_of(incident.updated_at),
     }  # fmt: skip
 
 
 _UPDATED = ("kind", "colour", "state", "is_open", "grid_cell", "lat", "lon", "tile", "version",
-            "created_at", "updated_at", "closed_at", "body")  # fmt: skip
+            "created_at", "updated_at", "closed_at", "body", "updated_minute")  # fmt: skip
 
 
 def _cas_values(incident: Incident, previous_version: int) -> dict[str, Any]:

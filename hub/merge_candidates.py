@@ -20,7 +20,7 @@ from sqlalchemy import Executable, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.contracts import GeoPoint
-from hub.db import IncidentRow, utc
+from hub.db import IncidentRow, minute_of, utc
 from hub.merging import MergeCandidate
 
 _KEYS_PER_QUERY = 2000  # bound parameters per query: far below SQLite's and PostgreSQL's limits
@@ -59,7 +59,8 @@ async def read_candidates(
     places += [(_BY_TILE, part) for part in _chunks(sorted(query.tiles), _KEYS_PER_QUERY)]
     since = query.since.astimezone(UTC)
     for statement, keys in places:
-        params = {"kinds": list(query.kinds), "since": since, "keys": list(keys)}
+        params = {"kinds": list(query.kinds), "since": since, "keys": list(keys),
+                  "since_minute": minute_of(since)}  # fmt: skip
         for row in (await connection.execute(statement, params)).all():
             if row.id not in found:  # in one of the cells and near one of the tiles
                 found[row.id] = _candidate(row)
@@ -78,6 +79,7 @@ def _candidates_by(column: Any) -> Executable:
     ).where(
         IncidentRow.is_open.is_(True), column.in_(bindparam("keys", expanding=True)),
         IncidentRow.kind.in_(bindparam("kinds", expanding=True)),
+        IncidentRow.updated_minute >= bindparam("since_minute"),  # indexed, whole minutes
         IncidentRow.updated_at >= bindparam("since"),
     )  # fmt: skip
 
