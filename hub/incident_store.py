@@ -11,25 +11,14 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import (
-    Integer,
-    bindparam,
-    column,
-    delete,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub import incident_rows
 from hub.db import (
     AuditRow,
     DeadlineRow,
@@ -37,12 +26,12 @@ from hub.db import (
     IncidentRow,
     OutboxCursorRow,
     OutboxRow,
-    minute_of,
     utc,
 )
+from hub.incident_rows import BULK_CAS, CAS_UPDATE, bulk_cas_params, cas_values, columns_of
 from hub.lifecycle import AuditRecord, DeadlineKind, Incident, IncidentState, Outcome
 from hub.merge_candidates import CandidateQuery, OpenGuard, read_candidates
-from hub.merging import MergeCandidate, tile_of
+from hub.merging import MergeCandidate
 from hub.outbox import IncidentChange, OutboxEntry
 
 _OUTBOX_LOCK = 0x786C_6F62  # "xlob": PostgreSQL commits outbox rows in id order under this lock
@@ -195,24 +184,25 @@ class IncidentStore:
     async def _write_incidents(
         self, connection: AsyncConnection, writes: Sequence[IncidentWrite]
     ) -> None:
-        new = [_columns(w.incident) for w in writes if w.previous_version is None]
+        new = [columns_of(w.incident) for w in writes if w.previous_version is None]
         if new:
             await connection.execute(insert(IncidentRow), new)
         # Compare-and-set: each update must match exactly one row (its id at the version read).
-        updates = [_cas_values(w.incident, w.previous_version)
+        updates = [cas_values(w.incident, w.previous_version)
                    for w in writes if w.previous_version is not None]  # fmt: skip
         if not updates:
             return
         if connection.dialect.supports_sane_multi_rowcount:  # SQLite: one executemany
-            changed = await connection.execute(_CAS_UPDATE, updates)
+            changed = await connection.execute(CAS_UPDATE, updates)
             if changed.rowcount != len(updates):
                 raise StaleIncidentError("an incident of the batch changed since it was read")
             return
         # asyncpg counts no executemany: one UPDATE ... FROM unnest(arrays) per chunk of rows,
         # which names the rows it changed (was one statement, one round trip, per incident).
-        for start in range(0, len(updates), _CAS_ROWS_PER_STATEMENT):
-            chunk = updates[start : start + _CAS_ROWS_PER_STATEMENT]
-            found = await connection.execute(_BULK_CAS, _bulk_cas_params(chunk))
+        rows_per_statement = incident_rows.CAS_ROWS_PER_STATEMENT  # read here: tests vary it
+        for start in range(0, len(updates), rows_per_statement):
+            chunk = updates[start : start + rows_per_statement]
+            found = await connection.execute(BULK_CAS, bulk_cas_params(chunk))
             written = set(found.scalars())
             if len(written) != len(chunk):
                 stale = next(row["b_id"] for row in chunk if row["b_id"] not in written)
@@ -356,57 +346,3 @@ class IncidentStore:
         )
         async with self._engine.begin() as connection:
             await connection.execute(statement)
-
-
-def _columns(incident: Incident) -> dict[str, Any]:
-    where = incident.location
-    return {
-        "id": incident.id, "kind": incident.kind, "colour": incident.colour.value,
-        "state": incident.state.value, "is_open": not incident.is_closed,
-        "grid_cell": incident.grid_cell, "lat": where.lat if where else None,
-        "lon": where.lon if where else None,
-        "tile": tile_of(where.lat, where.lon) if where else None, "version": incident.version,
-        "created_at": incident.created_at, "updated_at": incident.updated_at,
-        "closed_at": incident.closed_at, "body": incident.model_dump_json(),
-        "updated_minute": minute_of(incident.updated_at),
-    }  # fmt: skip
-
-
-_UPDATED = ("kind", "colour", "state", "is_open", "grid_cell", "lat", "lon", "tile", "version",
-            "created_at", "updated_at", "closed_at", "body", "updated_minute")  # fmt: skip
-
-
-def _cas_values(incident: Incident, previous_version: int) -> dict[str, Any]:
-    columns = _columns(incident)
-    return {"b_previous": previous_version, **{f"b_{k}": columns[k] for k in ("id", *_UPDATED)}}
-
-
-_CAS_UPDATE = (
-    update(IncidentRow)
-    .where(IncidentRow.id == bindparam("b_id"), IncidentRow.version == bindparam("b_previous"))
-    .values({name: bindparam(f"b_{name}") for name in _UPDATED})
-)
-_CAS_ROWS_PER_STATEMENT = 1000  # rows per statement: its arrays' length
-_GIVEN = [("b_previous", Integer())] + [
-    (f"b_{name}", IncidentRow.__table__.c[name].type) for name in ("id", *_UPDATED)
-]
-# One array parameter per column, unnested into rows: one statement text whatever the rows
-# (a VALUES list would be compiled anew per batch size and per pattern of NULLs).
-_GIVEN_ROWS = (
-    func.unnest(*[bindparam(name, type_=ARRAY(kind)) for name, kind in _GIVEN])
-    .table_valued(*[column(name, kind) for name, kind in _GIVEN])
-    .render_derived(name="given")
-)
-_BULK_CAS = (
-    update(IncidentRow)
-    .where(IncidentRow.id == _GIVEN_ROWS.c.b_id,
-           IncidentRow.version == _GIVEN_ROWS.c.b_previous)
-    .values({name: _GIVEN_ROWS.c[f"b_{name}"] for name in _UPDATED})
-    .returning(IncidentRow.id)
-)  # fmt: skip
-
-
-def _bulk_cas_params(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    """PostgreSQL: UPDATE incidents SET ... FROM unnest(arrays) AS given WHERE id and version
-    match RETURNING id, the rows still at the version read."""
-    return {name: [row[name] for row in rows] for name, _kind in _GIVEN}

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 import uvicorn
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.app import create_app
 from hub.contracts import STREAM_ALERTS, Alert
@@ -73,6 +74,16 @@ class Hub:
         async with asyncio.timeout(timeout_s):
             while await self.store.count() < count:  # noqa: ASYNC110 (polls the database)
                 await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a fresh database brought to the latest migration."""
+    alerts = await AlertStore.open(database_url)  # runs the migrations
+    try:
+        yield alerts.engine
+    finally:
+        await alerts.close()
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ executemany), so a stale row in a later chunk must undo the chunks already appli
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import incident_store
+from hub import incident_rows
 from hub.contracts import GeoPoint, Level
 from hub.incident_store import IncidentStore, IncidentWrite, StaleIncidentError
 from hub.lifecycle import (
@@ -24,19 +24,14 @@ from hub.lifecycle import (
     open_incident,
     step,
 )
-from hub.store import AlertStore
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 OPERATOR = Actor(id="op-li", role=Role.OPERATOR)
 
 
 @pytest.fixture
-async def store(database_url: str) -> AsyncIterator[IncidentStore]:
-    alerts = await AlertStore.open(database_url)  # runs the migrations
-    try:
-        yield IncidentStore(alerts.engine)
-    finally:
-        await alerts.close()
+def store(database: AsyncEngine) -> IncidentStore:
+    return IncidentStore(database)
 
 
 def opened(number: int) -> Outcome:
@@ -69,7 +64,7 @@ def changed(incident: Incident, seconds: float) -> Outcome:
 async def test_every_incident_of_a_batch_is_written_at_its_new_version(
     store: IncidentStore, monkeypatch: pytest.MonkeyPatch, rows_per_statement: int
 ) -> None:
-    monkeypatch.setattr(incident_store, "_CAS_ROWS_PER_STATEMENT", rows_per_statement)
+    monkeypatch.setattr(incident_rows, "CAS_ROWS_PER_STATEMENT", rows_per_statement)
     before = await stored_incidents(store, 7)
     after = [changed(incident, 10) for incident in before]
     pairs = zip(before, after, strict=True)
@@ -82,7 +77,7 @@ async def test_every_incident_of_a_batch_is_written_at_its_new_version(
 async def test_one_stale_update_among_several_writes_none_of_them(
     store: IncidentStore, monkeypatch: pytest.MonkeyPatch, rows_per_statement: int
 ) -> None:
-    monkeypatch.setattr(incident_store, "_CAS_ROWS_PER_STATEMENT", rows_per_statement)
+    monkeypatch.setattr(incident_rows, "CAS_ROWS_PER_STATEMENT", rows_per_statement)
     before = await stored_incidents(store, 5)
     moved = changed(before[4], 5)  # another writer changes the last one first
     await store.save_many([IncidentWrite(moved.incident, before[4].version, moved.audit)])

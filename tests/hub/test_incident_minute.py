@@ -6,7 +6,6 @@ no dead version left for vacuum) because no indexed column changed."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -17,21 +16,11 @@ from hub.contracts import GeoPoint, Level
 from hub.db import minute_of
 from hub.incident_store import IncidentStore, IncidentWrite
 from hub.lifecycle import Actor, Incident, MergeAlert, Queue, open_incident, step
-from hub.store import AlertStore
 from tests.hub.test_login_migration import _to
 
 migration = importlib.import_module("hub.migrations.versions.0009_incident_change_minute")
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 SYSTEM = Actor.system()
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[AsyncEngine]:
-    alerts = await AlertStore.open(database_url)  # runs the migrations
-    try:
-        yield alerts.engine
-    finally:
-        await alerts.close()
 
 
 async def opened(store: IncidentStore, incident_id: str, at: datetime) -> Incident:

@@ -5,7 +5,6 @@ database itself defends, and outbox cursors that never move back."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,7 +33,6 @@ from hub.lifecycle import (
 from hub.merge_candidates import CandidateQuery
 from hub.merging import MergeCandidate, tiles_near
 from hub.outbox import IncidentChange
-from hub.store import AlertStore
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 OPERATOR = Actor(id="op-li", role=Role.OPERATOR)
@@ -42,15 +40,6 @@ OPERATOR = Actor(id="op-li", role=Role.OPERATOR)
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[AsyncEngine]:
-    alerts = await AlertStore.open(database_url)  # runs the migrations
-    try:
-        yield alerts.engine
-    finally:
-        await alerts.close()
 
 
 @pytest.fixture
