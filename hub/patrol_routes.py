@@ -69,11 +69,17 @@ class PatrolService:
 
     async def seen(self, plan_id: str, who: Principal) -> Plan:
         """The plan as the caller sees it (`shown`); 404 as an unknown one when it may not."""
-        stored = await self._stored(plan_id)
-        plan = self._shown(stored, who, await self.scoped_cameras(who))
+        plan = await self._found(plan_id, who)
         if plan is None:
             raise HTTPException(404, "no such patrol plan")
         return plan
+
+    async def _found(self, plan_id: str, who: Principal) -> Plan | None:
+        """None when no such plan exists or the caller may not see it."""
+        stored = await self.store.plan(plan_id)
+        if stored is None:
+            return None
+        return self._shown(stored, who, await self.scoped_cameras(who))
 
     async def scoped_cameras(self, who: Principal) -> list[CameraInfo]:
         """The registered cameras in the caller's grid scope."""
@@ -132,10 +138,9 @@ class PatrolService:
 
     async def on_route(self, plan_id: str, camera_id: str, who: Principal) -> Plan:
         """422 (the body names them) unless the plan exists and the camera is on its route."""
-        try:
-            plan = await self.seen(plan_id, who)
-        except HTTPException:
-            raise HTTPException(422, f"no such patrol plan: {plan_id}") from None
+        plan = await self._found(plan_id, who)
+        if plan is None:
+            raise HTTPException(422, f"no such patrol plan: {plan_id}")
         if camera_id not in {stop.camera_id for stop in plan.route}:
             raise HTTPException(422, f"camera {camera_id} is not on the route of {plan_id}")
         return plan
