@@ -130,6 +130,11 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
             return None
         return lambda grid_ids: serves_scope(engine.grid, who.scope, grid_ids)
 
+    def sees(who: Principal, responder: ResponderRecord) -> bool:
+        """Whether the caller may see this responder: `among`, for one."""
+        serving = among(who)
+        return serving is None or serving(engine.grid_ids_of(responder))
+
     def readers_only(who: Principal) -> None:
         if not who.may(Perm.READ):  # past current_caller: a responder
             raise HTTPException(403, "responders may act on their own assignments only")
@@ -223,8 +228,7 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
     @app.get("/api/responders")
     async def list_responders(who: Operator) -> list[ResponderRecord]:
         """Everyone for an unscoped caller; else those serving the scope or a node above it."""
-        return [r for r in await engine.responders.all()
-                if serves_scope(engine.grid, who.scope, engine.grid_ids_of(r))]  # fmt: skip
+        return [r for r in await engine.responders.all() if sees(who, r)]
 
     @app.get("/api/me")
     async def me(who: Me) -> ResponderRecord:
@@ -262,8 +266,7 @@ def add_incident_routes(app: FastAPI, engine: IncidentEngine) -> None:
         who: Operator,
     ) -> ResponderRecord:  # fmt: skip
         found = await engine.responders.get(responder_id)
-        serving = frozenset() if found is None else engine.grid_ids_of(found)
-        if found is not None and not serves_scope(engine.grid, who.scope, serving):
+        if found is not None and not sees(who, found):
             raise HTTPException(404, "no such responder")  # as an unknown one
         changed = await engine.responders.change(
             responder_id, engine.now(), availability=change.availability
