@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -17,6 +19,14 @@ def minute_of(at: datetime) -> int:
     """Whole minutes since 1970 (UTC): `IncidentRow.updated_minute`, which the indexes hold
     instead of `updated_at` (migration 0009 says why)."""
     return int(utc(at).timestamp() // 60)
+
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """`items` in runs of at most `size`: one statement each (bound-parameter limits)."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 class Base(DeclarativeBase):

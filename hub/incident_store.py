@@ -18,7 +18,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub import incident_rows
 from hub.db import (
     AuditRow,
     DeadlineRow,
@@ -26,9 +25,17 @@ from hub.db import (
     IncidentRow,
     OutboxCursorRow,
     OutboxRow,
+    chunks,
     utc,
 )
-from hub.incident_rows import BULK_CAS, CAS_UPDATE, bulk_cas_params, cas_values, columns_of
+from hub.incident_rows import (
+    BULK_CAS,
+    CAS_ROWS_PER_STATEMENT,
+    CAS_UPDATE,
+    bulk_cas_params,
+    cas_values,
+    columns_of,
+)
 from hub.lifecycle import AuditRecord, DeadlineKind, Incident, IncidentState, Outcome
 from hub.merge_candidates import CandidateQuery, OpenGuard, read_candidates
 from hub.merging import MergeCandidate
@@ -199,9 +206,7 @@ class IncidentStore:
             return
         # asyncpg counts no executemany: one UPDATE ... FROM unnest(arrays) per chunk of rows,
         # which names the rows it changed (was one statement, one round trip, per incident).
-        rows_per_statement = incident_rows.CAS_ROWS_PER_STATEMENT  # read here: tests vary it
-        for start in range(0, len(updates), rows_per_statement):
-            chunk = updates[start : start + rows_per_statement]
+        for chunk in chunks(updates, CAS_ROWS_PER_STATEMENT):
             found = await connection.execute(BULK_CAS, bulk_cas_params(chunk))
             written = set(found.scalars())
             if len(written) != len(chunk):

@@ -14,17 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Executable, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.contracts import GeoPoint
-from hub.db import IncidentRow, minute_of, utc
+from hub.db import IncidentRow, chunks, minute_of, utc
 from hub.merging import MergeCandidate
 
 _KEYS_PER_QUERY = 2000  # bound parameters per query: far below SQLite's and PostgreSQL's limits
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,8 +54,8 @@ async def read_candidates(
     if not query.kinds or not (query.cells or query.tiles):
         return []
     found: dict[str, MergeCandidate] = {}
-    places = [(_BY_CELL, part) for part in _chunks(sorted(query.cells), _KEYS_PER_QUERY)]
-    places += [(_BY_TILE, part) for part in _chunks(sorted(query.tiles), _KEYS_PER_QUERY)]
+    places = [(_BY_CELL, part) for part in chunks(sorted(query.cells), _KEYS_PER_QUERY)]
+    places += [(_BY_TILE, part) for part in chunks(sorted(query.tiles), _KEYS_PER_QUERY)]
     since = query.since.astimezone(UTC)
     for statement, keys in places:
         params = {"kinds": list(query.kinds), "since": since, "keys": list(keys),
@@ -65,10 +64,6 @@ async def read_candidates(
             if row.id not in found:  # in one of the cells and near one of the tiles
                 found[row.id] = _candidate(row)
     return list(found.values())
-
-
-def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _candidates_by(column: Any) -> Executable:

@@ -1,6 +1,7 @@
 """Camera leases end to end: the store protocol on both stores, then `Fleet`s sharing 6 fake
 cameras through a real redis-server (and the in-process store): the split, a killed worker, a
-graceful stop, fleet changes, Redis restarts. A shared recorder flags any camera run twice."""
+graceful stop, fleet changes. A shared recorder flags any camera run twice. Redis restarts are
+in test_fleet_redis.py."""
 
 from __future__ import annotations
 

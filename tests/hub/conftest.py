@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.app import create_app
 from hub.contracts import STREAM_ALERTS, Alert
 from hub.gateway import CameraGateway
+from hub.incident_store import IncidentStore
 from hub.live import LiveFeed
 from hub.settings import HubSettings
 from hub.store import AlertStore
@@ -84,6 +85,11 @@ async def database(database_url: str) -> AsyncIterator[AsyncEngine]:
         yield alerts.engine
     finally:
         await alerts.close()
+
+
+@pytest.fixture
+def store(database: AsyncEngine) -> IncidentStore:
+    return IncidentStore(database)
 
 
 @pytest.fixture

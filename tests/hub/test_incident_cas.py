@@ -8,9 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import incident_rows
+from hub import incident_store
 from hub.contracts import GeoPoint, Level
 from hub.incident_store import IncidentStore, IncidentWrite, StaleIncidentError
 from hub.lifecycle import (
@@ -27,11 +26,6 @@ from hub.lifecycle import (
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 OPERATOR = Actor(id="op-li", role=Role.OPERATOR)
-
-
-@pytest.fixture
-def store(database: AsyncEngine) -> IncidentStore:
-    return IncidentStore(database)
 
 
 def opened(number: int) -> Outcome:
@@ -64,7 +58,7 @@ def changed(incident: Incident, seconds: float) -> Outcome:
 async def test_every_incident_of_a_batch_is_written_at_its_new_version(
     store: IncidentStore, monkeypatch: pytest.MonkeyPatch, rows_per_statement: int
 ) -> None:
-    monkeypatch.setattr(incident_rows, "CAS_ROWS_PER_STATEMENT", rows_per_statement)
+    monkeypatch.setattr(incident_store, "CAS_ROWS_PER_STATEMENT", rows_per_statement)
     before = await stored_incidents(store, 7)
     after = [changed(incident, 10) for incident in before]
     pairs = zip(before, after, strict=True)
@@ -77,7 +71,7 @@ async def test_every_incident_of_a_batch_is_written_at_its_new_version(
 async def test_one_stale_update_among_several_writes_none_of_them(
     store: IncidentStore, monkeypatch: pytest.MonkeyPatch, rows_per_statement: int
 ) -> None:
-    monkeypatch.setattr(incident_rows, "CAS_ROWS_PER_STATEMENT", rows_per_statement)
+    monkeypatch.setattr(incident_store, "CAS_ROWS_PER_STATEMENT", rows_per_statement)
     before = await stored_incidents(store, 5)
     moved = changed(before[4], 5)  # another writer changes the last one first
     await store.save_many([IncidentWrite(moved.incident, before[4].version, moved.audit)])

@@ -42,11 +42,6 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-@pytest.fixture
-def store(database: AsyncEngine) -> IncidentStore:
-    return IncidentStore(database)
-
-
 def opened(incident_id: str = "inc-1", colour: Level = Level.YELLOW) -> Outcome:
     new = open_incident(
         incident_id, kind="crowd_gathering", colour=colour, at=at(0), grid_cell="g-001",

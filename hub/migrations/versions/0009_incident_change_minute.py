@@ -41,13 +41,13 @@ def upgrade() -> None:
         sa.Column("updated_minute", sa.BigInteger(), nullable=False, server_default="0"),
     )
     bind = op.get_bind()
-    for incident_id, updated_at in bind.execute(
-        sa.select(_INCIDENTS.c.id, _INCIDENTS.c.updated_at)
-    ).all():
+    rows = bind.execute(sa.select(_INCIDENTS.c.id, _INCIDENTS.c.updated_at)).all()
+    if rows:  # one executemany
         bind.execute(
             _INCIDENTS.update()
-            .where(_INCIDENTS.c.id == incident_id)
-            .values(updated_minute=minute_of(updated_at))
+            .where(_INCIDENTS.c.id == sa.bindparam("b_id"))
+            .values(updated_minute=sa.bindparam("b_minute")),
+            [{"b_id": incident_id, "b_minute": minute_of(at)} for incident_id, at in rows],
         )
     op.drop_index("ix_incidents_open_kind", table_name="incidents")
     op.drop_index("ix_incidents_updated_at", table_name="incidents")
